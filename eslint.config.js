@@ -1,0 +1,7 @@
+'use strict'
+
+const neostandard = require('neostandard')
+
+module.exports = [
+  ...neostandard({ ts: true, ignores: ['dist/**', 'coverage/**', '.tap/**'] })
+]
