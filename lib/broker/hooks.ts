@@ -1,0 +1,123 @@
+import type { AedesOptions, Client } from 'aedes'
+import type { Logger } from 'pino'
+import type { Directory } from '../directory/directory'
+import { compileRights, type RequestKind } from '../topics/rights'
+import { DISCARD_TOPIC } from '../topics/names'
+import type { ClientContext, ClientContexts } from './client-context'
+
+/** Handles one MQTT request (a publish on a request topic); never throws. */
+export type RequestHandler = (context: ClientContext, request: RequestKind, payload: Buffer) => Promise<void>
+
+/** Tells a refused device or resident why its publish went nowhere; never throws. */
+export type RefusalNotifier = (context: ClientContext, topic: string) => void
+
+export interface HookOptions {
+  directory: Directory
+  contexts: ClientContexts
+  logger: Logger
+  handleRequest: RequestHandler
+  notifyRefusal: RefusalNotifier
+}
+
+type Hooks = Required<Pick<AedesOptions, 'preConnect' | 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'authorizeForward'>>
+
+const CONNACK = { IDENTIFIER_REJECTED: 2, BAD_CREDENTIALS: 4, NOT_AUTHORIZED: 5 } as const
+
+function refusal (returnCode: number, message: string): Error & { returnCode: number } {
+  return Object.assign(new Error(message), { returnCode })
+}
+
+/**
+ * Turns a publish into one nobody receives: MQTT 3.1.1 has no negative
+ * PUBACK, and an error from authorizePublish would disconnect the client.
+ * The QoS 1 publish is still acknowledged; nothing is delivered or retained.
+ */
+function discard (packet: { topic: string, retain: boolean, payload: Buffer | string }): void {
+  packet.topic = DISCARD_TOPIC
+  packet.retain = false
+  packet.payload = Buffer.alloc(0)
+}
+
+/**
+ * The Aedes hooks that decide who may connect, publish and subscribe
+ * (CONTRACT §2), and that hand request topics to the call logic.
+ */
+export function createHooks (options: HookOptions): Hooks {
+  const { directory, contexts, logger, handleRequest, notifyRefusal } = options
+  // MQTT-3.1.3-8: a zero-length client id needs a clean session.
+  const emptyIdWithSession = new WeakSet<Client>()
+
+  return {
+    preConnect (client, packet, callback) {
+      if (packet.clientId === '' && !packet.clean) emptyIdWithSession.add(client)
+      callback(null, true)
+    },
+
+    authenticate (client, username, password, callback) {
+      if (emptyIdWithSession.has(client)) {
+        callback(refusal(CONNACK.IDENTIFIER_REJECTED, 'a client without an id must ask for a clean session'), null)
+        return
+      }
+      if (username === undefined || username === '' || password === undefined) {
+        callback(refusal(CONNACK.NOT_AUTHORIZED, 'anonymous connections are not allowed'), null)
+        return
+      }
+      directory.authenticate(username, password.toString('utf8')).then((identity) => {
+        if (identity === null) {
+          callback(refusal(CONNACK.BAD_CREDENTIALS, 'bad username or password'), null)
+          return
+        }
+        contexts.set(client, { identity, rights: compileRights(identity, directory), queue: Promise.resolve() })
+        callback(null, true)
+      }, (err: unknown) => {
+        logger.error({ err }, 'authentication failed unexpectedly')
+        callback(refusal(CONNACK.NOT_AUTHORIZED, 'authentication is unavailable'), null)
+      })
+    },
+
+    authorizePublish (client, packet, callback) {
+      // Publishes of the server itself do not come through here.
+      const context = client === null ? undefined : contexts.get(client)
+      if (context === undefined) {
+        discard(packet)
+        callback(null)
+        return
+      }
+      const verdict = context.rights.publish(packet.topic)
+      if (verdict.verdict === 'forward') {
+        callback(null)
+        return
+      }
+      if (verdict.verdict === 'deny') {
+        logger.debug({ identity: context.identity.name, topic: packet.topic }, 'publish refused')
+        notifyRefusal(context, packet.topic)
+        discard(packet)
+        callback(null)
+        return
+      }
+      const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload)
+      discard(packet)
+      // Acknowledge once handled, in order: a client's next request sees the effect of this one.
+      const handled = context.queue.then(() => handleRequest(context, verdict.request, payload))
+      context.queue = handled
+      handled.then(() => callback(null), () => callback(null))
+    },
+
+    authorizeSubscribe (client, subscription, callback) {
+      const context = contexts.get(client)
+      if (context === undefined || !context.rights.subscribe(subscription.topic)) {
+        logger.debug({ identity: context?.identity.name, filter: subscription.topic }, 'subscription refused')
+        // null refuses this one filter (SUBACK 0x80) and keeps the connection.
+        callback(null, null)
+        return
+      }
+      callback(null, subscription)
+    },
+
+    authorizeForward (client, packet) {
+      const context = contexts.get(client)
+      if (context === undefined || !context.rights.receive(packet.topic)) return null
+      return packet
+    }
+  }
+}

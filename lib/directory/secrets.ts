@@ -1,0 +1,68 @@
+import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto'
+
+/**
+ * Secrets in the directory are either in clear (demo) or `scrypt$<N>$<r>$<p>$<salt>$<hash>`
+ * (base64url salt and hash), as printed by `intercom-broker hash-secret`.
+ */
+const PREFIX = 'scrypt$'
+const KEY_LENGTH = 32
+const DEFAULTS = { N: 16384, r: 8, p: 1 }
+
+export function isHashedSecret (stored: string): boolean {
+  return stored.startsWith(PREFIX)
+}
+
+function scryptAsync (secret: string, salt: Buffer, params: { N: number, r: number, p: number }): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    scrypt(secret, salt, KEY_LENGTH, { ...params, maxmem: 256 * params.N * params.r }, (err, key) => {
+      if (err) reject(err)
+      else resolve(key)
+    })
+  })
+}
+
+export async function hashSecret (secret: string): Promise<string> {
+  const salt = randomBytes(16)
+  const key = await scryptAsync(secret, salt, DEFAULTS)
+  return `${PREFIX}${DEFAULTS.N}$${DEFAULTS.r}$${DEFAULTS.p}$${salt.toString('base64url')}$${key.toString('base64url')}`
+}
+
+interface ParsedHash { N: number, r: number, p: number, salt: Buffer, key: Buffer }
+
+/** Parses a stored hash; throws with a message that says what a valid one looks like. */
+export function parseHashedSecret (stored: string): ParsedHash {
+  const parts = stored.split('$')
+  const [, n, r, p, salt, key] = parts
+  const params = { N: Number(n), r: Number(r), p: Number(p) }
+  const valid = parts.length === 6 && salt && key &&
+    Number.isInteger(params.N) && params.N > 1 && (params.N & (params.N - 1)) === 0 &&
+    Number.isInteger(params.r) && params.r > 0 && Number.isInteger(params.p) && params.p > 0
+  if (!valid) throw new Error('malformed hashed secret: expected scrypt$N$r$p$salt$hash as printed by `intercom-broker hash-secret`')
+  return { ...params, salt: Buffer.from(salt, 'base64url'), key: Buffer.from(key, 'base64url') }
+}
+
+function digest (value: string): Buffer {
+  return createHash('sha256').update(value).digest()
+}
+
+/**
+ * Checks presented secrets against one stored secret. Hashes are slow on
+ * purpose, so a secret once verified is remembered by its SHA-256 and a
+ * reconnecting client costs one digest, not one scrypt.
+ */
+export function createSecretChecker (stored: string): (presented: string) => Promise<boolean> {
+  if (!isHashedSecret(stored)) {
+    const expected = digest(stored)
+    return async (presented) => timingSafeEqual(digest(presented), expected)
+  }
+  const parsed = parseHashedSecret(stored)
+  let verified: Buffer | null = null
+  return async (presented) => {
+    const presentedDigest = digest(presented)
+    if (verified !== null) return timingSafeEqual(presentedDigest, verified)
+    const key = await scryptAsync(presented, parsed.salt, parsed)
+    if (key.length !== parsed.key.length || !timingSafeEqual(key, parsed.key)) return false
+    verified = presentedDigest
+    return true
+  }
+}

@@ -1,0 +1,35 @@
+import fp from 'fastify-plugin'
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import type { FastifyInstance } from 'fastify'
+
+export interface DocsOptions {
+  version: string
+}
+
+/**
+ * The OpenAPI document, generated from the same TypeBox schemas that
+ * validate requests; the UI at `/docs`, the JSON at `/docs/json`.
+ * Registered before the routes so that it sees them.
+ */
+async function docs (app: FastifyInstance, options: DocsOptions): Promise<void> {
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'intercom-broker',
+        description: 'Call signalling for video door intercoms. Every response is wrapped in {code, message, data} (success) or {code, message, error, data: null} (failure).',
+        version: options.version
+      },
+      components: {
+        securitySchemes: {
+          basic: { type: 'http', scheme: 'basic', description: 'identity name (device/1, resident/2, service/ops) and secret' },
+          bearer: { type: 'http', scheme: 'bearer', description: 'service token' }
+        }
+      },
+      security: [{ basic: [] }, { bearer: [] }]
+    }
+  })
+  await app.register(swaggerUi, { routePrefix: '/docs' })
+}
+
+export default fp(docs, { name: 'intercom-docs', fastify: '5.x' })
