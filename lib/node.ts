@@ -6,6 +6,7 @@ import { createBroker } from './broker/create-broker'
 import { closeServer, listenMqtt, listenMqtts } from './broker/listeners'
 import { createPublisher } from './broker/publisher'
 import { sendErrorReply } from './broker/error-replies'
+import { createRequestRouter } from './broker/requests'
 import { loadDirectory } from './directory/load'
 import { IntercomError } from './errors'
 import { buildHttpApp } from './http-app'
@@ -34,15 +35,14 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
     id,
     directory,
     logger,
-    handleRequest: async (context) => {
-      await sendErrorReply(publisher, context.identity, new IntercomError('service_unavailable', 'calls are not available on this node'))
-    },
+    handleRequest: (context, kind, payload) => requests.handle(context, kind, payload),
     notifyRefusal: (context, topic) => {
       sendErrorReply(publisher, context.identity, new IntercomError('forbidden', `${context.identity.name} may not publish on ${topic}`))
         .catch((err: unknown) => logger.warn({ err }, 'could not send a refusal'))
     }
   })
   const publisher = createPublisher(broker.aedes)
+  const requests = createRequestRouter({ publisher, logger, maxPayloadBytes: config.MAX_PAYLOAD_BYTES })
 
   const servers: Server[] = []
   const mqtt = await listenMqtt(broker.aedes, config.MQTT_PORT, config.HOST)

@@ -1,0 +1,86 @@
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import t from 'tap'
+import { connect } from '../helpers/mqtt'
+import { request } from '../helpers/http'
+import { runBin, spawnNode } from '../helpers/spawn-node'
+
+function tempFile (name: string, content: string): string {
+  const file = path.join(mkdtempSync(path.join(tmpdir(), 'intercom-')), name)
+  writeFileSync(file, content)
+  return file
+}
+
+t.test('the demo node serves /health and accepts the demo device', async (t) => {
+  const node = await spawnNode(t)
+  const health = await request(`http://127.0.0.1:${node.ports.http}`, 'GET', '/health')
+  t.equal(health.status, 200)
+  t.equal(health.body.data.status, 'ok')
+  const device = await connect(t, `mqtt://127.0.0.1:${node.ports.mqtt}`, 'device/1')
+  t.ok(device.client.connected)
+})
+
+t.test('SIGTERM and SIGINT close cleanly with exit code 0', async (t) => {
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    const node = await spawnNode(t)
+    const device = await connect(t, `mqtt://127.0.0.1:${node.ports.mqtt}`, 'device/1')
+    const closed = new Promise<void>((resolve) => device.client.once('close', () => resolve()))
+    node.child.kill(signal)
+    t.equal(await node.exited, 0, `${signal}: exit 0`)
+    await closed
+    t.pass(`${signal}: the connected client was closed`)
+  }
+})
+
+t.test('a bad configuration value stops start-up naming the variable', async (t) => {
+  const cases: Array<[Record<string, string>, RegExp]> = [
+    [{ MQTT_PORT: 'abc' }, /MQTT_PORT must be integer/],
+    [{ HTTP_PORT: '70000' }, /HTTP_PORT must be <= 65535/],
+    [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL .*\(fatal, error, warn, info, debug, trace, silent\)/],
+    [{ RING_TIMEOUT_MS: '0' }, /RING_TIMEOUT_MS must be >= 1/],
+    [{ REDIS_URL: 'localhost:6379' }, /REDIS_URL must match pattern/],
+    [{ MQTTS_PORT: '8883' }, /MQTTS_PORT, TLS_CERT and TLS_KEY must be set together/]
+  ]
+  for (const [env, message] of cases) {
+    const result = await runBin([], env)
+    t.equal(result.code, 1, `${Object.keys(env).join()} exits 1`)
+    t.match(result.stderr, message)
+  }
+})
+
+t.test('a broken directory file stops start-up naming the entry', async (t) => {
+  const cases: Array<[string, RegExp]> = [
+    ['{ not json', /not valid JSON/],
+    [JSON.stringify({ devices: [{ id: 'a/b', secret: 's', households: [] }] }), /devices\[0\]\.id must match pattern/],
+    [JSON.stringify({ devices: [{ id: 'a', secret: 's', households: ['9'] }] }), /devices\[0\]\.households\[0\] names household "9"/],
+    [JSON.stringify({ residents: [{ id: 'r', secret: 'scrypt$1$2' }] }), /residents\[0\]\.secret: malformed hashed secret/],
+    [JSON.stringify({ clients: [{ name: 'c', secret: 's', publish: ['a/#/b'], subscribe: [] }] }), /clients\[0\]\.publish\[0\] "a\/#\/b" is not a valid MQTT topic filter/],
+    [JSON.stringify({ residents: [{ id: 'r', secret: 's' }, { id: 'r', secret: 't' }] }), /residents\[1\] repeats "r"/]
+  ]
+  for (const [content, message] of cases) {
+    const result = await runBin([], { INTERCOM_DIRECTORY: tempFile('directory.json', content) })
+    t.equal(result.code, 1)
+    t.match(result.stderr, message)
+  }
+  const missing = await runBin([], { INTERCOM_DIRECTORY: '/nonexistent/directory.json' })
+  t.equal(missing.code, 1)
+  t.match(missing.stderr, /cannot be read \(ENOENT\)/)
+})
+
+t.test('hash-secret prints a hash the directory accepts', async (t) => {
+  const fromArg = await runBin(['hash-secret', 'door-secret'])
+  t.equal(fromArg.code, 0)
+  t.match(fromArg.stdout, /^scrypt\$16384\$8\$1\$[\w-]+\$[\w-]+\n$/)
+  const fromStdin = await runBin(['hash-secret'], {}, 'door-secret\n')
+  t.match(fromStdin.stdout, /^scrypt\$/)
+  const directory = tempFile('directory.json', JSON.stringify({
+    devices: [{ id: 'd', secret: fromStdin.stdout.trim(), households: [] }]
+  }))
+  const node = await spawnNode(t, { INTERCOM_DIRECTORY: directory })
+  const device = await connect(t, `mqtt://127.0.0.1:${node.ports.mqtt}`, 'device/d', { secret: 'door-secret' })
+  t.ok(device.client.connected)
+  const unknown = await runBin(['frobnicate'])
+  t.equal(unknown.code, 1)
+  t.match(unknown.stderr, /unknown command "frobnicate"/)
+})
