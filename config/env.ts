@@ -33,7 +33,7 @@ export const ConfigSchema = Type.Object({
   TRTC_USERSIG_EXPIRE: Type.Integer({ minimum: 60, default: 86_400, description: 'UserSig lifetime in seconds.' }),
   AGORA_APP_ID: Type.Optional(Type.String({ pattern: '^[0-9a-fA-F]{32}$' })),
   AGORA_APP_CERTIFICATE: Type.Optional(Type.String({ pattern: '^[0-9a-fA-F]{32}$' })),
-  AGORA_TOKEN_EXPIRE: Type.Integer({ minimum: 60, default: 3600, description: 'RTC token lifetime in seconds.' }),
+  AGORA_TOKEN_EXPIRE: Type.Integer({ minimum: 60, maximum: 86_400, default: 3600, description: 'RTC token lifetime in seconds.' }),
   DEMO_CREDENTIALS: Type.Boolean({ default: true, description: 'Use demo TRTC/Agora keys when none are set (warns at start).' }),
   LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' })
 })

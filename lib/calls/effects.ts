@@ -1,0 +1,45 @@
+import type { CallAction, TimerName } from './session'
+
+/** What a transition asks the shell to do, as data. The shell fills payloads from the new session. */
+
+export interface ControlTarget {
+  kind: 'device' | 'resident'
+  id: string
+}
+
+/** `users/R/calls/incoming` for a ringing leg. */
+export interface InviteEffect {
+  type: 'invite'
+  residentId: string
+}
+
+/** `.../calls/control`; `withSession` asks for the whole session and the recipient's media credentials. */
+export interface ControlEffect {
+  type: 'control'
+  to: ControlTarget
+  action: CallAction
+  reason: string | null
+  residentId?: string
+  withSession?: true
+}
+
+/** `calls/<call_id>/events`, with the session after the transition. */
+export interface EventEffect {
+  type: 'event'
+  action: CallAction
+  actor: string
+  reason: string | null
+}
+
+export interface SetTimerEffect {
+  type: 'set_timer'
+  timer: TimerName
+  at: number
+}
+
+export interface ClearTimerEffect {
+  type: 'clear_timer'
+  timer: TimerName
+}
+
+export type Effect = InviteEffect | ControlEffect | EventEffect | SetTimerEffect | ClearTimerEffect

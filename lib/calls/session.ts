@@ -1,0 +1,94 @@
+import { Type, type Static } from 'typebox'
+
+/**
+ * The stored call session: the wire's call session minus media credentials,
+ * which the shell adds per recipient. Field names follow the wire (snake_case).
+ */
+
+export const CALL_STATUSES = ['ringing', 'connected', 'ended'] as const
+export const END_REASONS = ['cancelled', 'rejected', 'timeout', 'hangup', 'max_duration', 'forced', 'device_offline'] as const
+export const LEG_STATES = ['ringing', 'answered', 'rejected', 'timeout', 'cancelled', 'busy'] as const
+export const PROVIDERS = ['trtc', 'rtc'] as const
+export const DEVICE_ACTIONS = ['cancelled', 'hangup'] as const
+export const RESIDENT_ACTIONS = ['answered', 'rejected', 'hangup', 'timeout', 'unlock'] as const
+/** Every action a device or a resident can send; the machine decides which one each may use. */
+export const CLIENT_ACTIONS = ['answered', 'rejected', 'cancelled', 'hangup', 'timeout', 'unlock'] as const
+/** What `history`, `call_info` and control messages name: client actions plus what the server does itself. */
+export const CALL_ACTIONS = [...CLIENT_ACTIONS, 'ringing', 'forced', 'max_duration', 'device_offline'] as const
+export const TIMERS = ['ring', 'max_duration', 'device_offline'] as const
+
+export const CallStatusSchema = Type.Enum(CALL_STATUSES)
+export const EndReasonSchema = Type.Union([Type.Enum(END_REASONS), Type.Null()])
+export const LegStateSchema = Type.Enum(LEG_STATES)
+export const ProviderSchema = Type.Enum(PROVIDERS)
+export const DeviceActionSchema = Type.Enum(DEVICE_ACTIONS)
+export const ResidentActionSchema = Type.Enum(RESIDENT_ACTIONS)
+export const ClientActionSchema = Type.Enum(CLIENT_ACTIONS)
+export const CallActionSchema = Type.Enum(CALL_ACTIONS)
+export const TimerSchema = Type.Enum(TIMERS)
+
+const Ms = Type.Integer({ minimum: 0, description: 'ms since epoch' })
+const Reason = Type.Union([Type.String({ maxLength: 256 }), Type.Null()])
+
+export const LegSchema = Type.Object({
+  resident_id: Type.String(),
+  state: LegStateSchema
+})
+
+export const HistoryEntrySchema = Type.Object({
+  action: CallActionSchema,
+  actor: Type.String({ description: 'identity name, or `system`' }),
+  reason: Reason,
+  timestamp: Ms,
+  seq: Type.Integer({ minimum: 1 })
+})
+
+export const CallInfoSchema = Type.Object({
+  call_id: Type.String(),
+  action: CallActionSchema,
+  reason: Reason,
+  timestamp: Ms
+})
+
+export const DeadlinesSchema = Type.Object({
+  ring: Type.Union([Ms, Type.Null()]),
+  max_duration: Type.Union([Ms, Type.Null()]),
+  device_offline: Type.Union([Ms, Type.Null()])
+})
+
+export const CallSessionSchema = Type.Object({
+  call_id: Type.String(),
+  status: CallStatusSchema,
+  provider: ProviderSchema,
+  device_device_id: Type.String(),
+  target_resident_ids: Type.Array(Type.String(), { description: 'every target, busy ones included' }),
+  resident_id: Type.Union([Type.String(), Type.Null()], { description: 'who answered' }),
+  household_number: Type.Union([Type.String(), Type.Null()]),
+  start_time: Ms,
+  answer_time: Type.Union([Ms, Type.Null()]),
+  end_time: Type.Union([Ms, Type.Null()]),
+  end_reason: EndReasonSchema,
+  last_activity: Ms,
+  call_info: CallInfoSchema,
+  history: Type.Array(HistoryEntrySchema),
+  legs: Type.Array(LegSchema),
+  ended_by: Type.Union([Type.String(), Type.Null()]),
+  seq: Type.Integer({ minimum: 1, description: '+1 per transition; clients drop stale messages with it' }),
+  version: Type.Integer({ minimum: 1, description: '+1 per stored change, transition or not; the store compares it' }),
+  deadlines: DeadlinesSchema
+})
+
+export type CallStatus = Static<typeof CallStatusSchema>
+export type EndReason = Static<typeof EndReasonSchema>
+export type LegState = Static<typeof LegStateSchema>
+export type Provider = Static<typeof ProviderSchema>
+export type DeviceAction = Static<typeof DeviceActionSchema>
+export type ResidentAction = Static<typeof ResidentActionSchema>
+export type ClientAction = Static<typeof ClientActionSchema>
+export type CallAction = Static<typeof CallActionSchema>
+export type TimerName = Static<typeof TimerSchema>
+export type Leg = Static<typeof LegSchema>
+export type HistoryEntry = Static<typeof HistoryEntrySchema>
+export type CallInfo = Static<typeof CallInfoSchema>
+export type Deadlines = Static<typeof DeadlinesSchema>
+export type CallSession = Static<typeof CallSessionSchema>

@@ -1,0 +1,55 @@
+import type { CallSession, TimerName } from '../calls/session'
+
+/** A timer the caller now holds a lease on: it should feed `{type: 'timer', timer}` to the machine. */
+export interface DueTimer {
+  callId: string
+  timer: TimerName
+}
+
+/**
+ * Where call sessions live, shared by every node of a cluster. Every method is
+ * one atomic step (one Lua script in Redis), so nodes race safely.
+ *
+ * Indexes are derived from the stored sessions on every write, never written apart:
+ * - device → its active call (status ringing or connected);
+ * - resident → its connected calls (the answerer while connected);
+ * - timers, one per non-null entry of `deadlines`, scored by its deadline.
+ *
+ * Timers fire once without a "complete" step: `claimDueTimers` pushes a due timer's
+ * score to now + lease; the holder runs the transition, whose write clears or moves
+ * the deadline and with it the entry. If the holder dies first, the lease lapses and
+ * another node claims the timer again; a second firing is harmless because the write
+ * is a compare-and-set and the machine ignores a deadline that is no longer due.
+ * A write that leaves a deadline unchanged leaves its entry (and any lease) alone.
+ */
+export interface CallStore {
+  /**
+   * Stores a new call and claims its device in the same step.
+   * Throws IntercomError `device_busy` when the device already has an active call.
+   */
+  create (session: CallSession): Promise<void>
+
+  /** The session, or null when unknown or past its retention. */
+  get (callId: string): Promise<CallSession | null>
+
+  /**
+   * Writes `next` only if the stored session still has `version === expectedVersion`;
+   * `next.version` must be `expectedVersion + 1` (the machine does this). False when
+   * another write came first or the call is gone: re-read and run the machine again.
+   * When `next` is ended, the session expires after the store's retention.
+   */
+  compareAndSet (next: CallSession, expectedVersion: number): Promise<boolean>
+
+  activeCallOfDevice (deviceId: string): Promise<string | null>
+
+  /** Those of `residentIds` who are in a connected call now. */
+  connectedResidents (residentIds: string[]): Promise<Set<string>>
+
+  /** Up to `limit` timers due at `now`, earliest first, each leased until `now + leaseMs`. */
+  claimDueTimers (now: number, leaseMs: number, limit: number): Promise<DueTimer[]>
+
+  /** The earliest timer score (deadline or lease end), for a local wake-up; null when none. */
+  nextDeadline (): Promise<number | null>
+
+  close (): Promise<void>
+}

@@ -1,0 +1,433 @@
+import t from 'tap'
+import { newCallId, CALL_ID_PATTERN } from '../../lib/calls/call-id'
+import { startCall, transition, type CallEvent, type MachineOptions, type TransitionResult } from '../../lib/calls/machine'
+import { CLIENT_ACTIONS, CALL_STATUSES, type CallSession, type CallStatus, type ClientAction } from '../../lib/calls/session'
+import { TRANSITIONS, type SystemInput } from '../../lib/calls/transitions'
+
+const OPTIONS: MachineOptions = { ringTimeoutMs: 30_000, maxCallMs: 7_200_000, offlineGraceMs: 10_000 }
+const T0 = Date.UTC(2024, 0, 2, 3, 4, 5)
+const CALL_ID = 'call-20240102-0123456789abcdef'
+
+/** Device 1 rings residents 2, 3 and 4; 4 is already in a call. */
+function ringing (): CallSession {
+  const started = startCall({ callId: CALL_ID, provider: 'trtc', deviceId: '1', targets: ['2', '3', '4'], busy: ['4'], householdNumber: '101' }, T0, OPTIONS)
+  if (!started.ok) throw started.error
+  return started.session
+}
+
+function must (result: TransitionResult): CallSession {
+  if (!result.ok) throw result.error
+  return result.session
+}
+
+const act = (kind: 'device' | 'resident', id: string, action: ClientAction, reason: string | null = null): CallEvent =>
+  ({ type: 'action', actor: { kind, id }, action, reason })
+
+const connected = (): CallSession => must(transition(ringing(), act('resident', '2', 'answered'), T0 + 1_000, OPTIONS))
+const connectedDeviceGone = (): CallSession => must(transition(connected(), { type: 'device_presence', online: false }, T0 + 2_000, OPTIONS))
+const ended = (): CallSession => must(transition(ringing(), act('device', '1', 'cancelled'), T0 + 1_000, OPTIONS))
+
+/**
+ * Expected outcome of every pair, written out independently of the table:
+ * a status = an applied transition ending there; 'noop' = success, nothing changes;
+ * 'changed' = stored change that is no transition; otherwise the error code.
+ */
+type Outcome = CallStatus | 'noop' | 'changed' | 'invalid_transition' | 'forbidden'
+const X = 'invalid_transition'
+
+const ACTION_EXPECTATIONS: Record<CallStatus, { device: Record<ClientAction, Outcome>, resident: Record<ClientAction, Outcome> }> = {
+  // actors: device 1, ringing resident 2
+  ringing: {
+    device: { cancelled: 'ended', hangup: 'ended', answered: X, rejected: X, timeout: X, unlock: X },
+    resident: { answered: 'connected', rejected: 'ringing', timeout: 'ringing', hangup: X, unlock: X, cancelled: X }
+  },
+  // actors: device 1, answerer 2 (who already sent answered)
+  connected: {
+    device: { hangup: 'ended', cancelled: X, answered: X, rejected: X, timeout: X, unlock: X },
+    resident: { hangup: 'ended', unlock: 'connected', answered: 'noop', rejected: X, timeout: X, cancelled: X }
+  },
+  // cancelled by device 1 (so its `cancelled` is a repeat); resident 2 never acted
+  ended: {
+    device: { cancelled: 'noop', hangup: X, answered: X, rejected: X, timeout: X, unlock: X },
+    resident: { answered: X, rejected: X, timeout: X, hangup: X, unlock: X, cancelled: X }
+  }
+}
+
+const SYSTEM_EXPECTATIONS: Record<CallStatus, Record<SystemInput, Outcome>> = {
+  ringing: { end: 'ended', ring_timer: 'ended', max_duration_timer: 'noop', device_offline_timer: 'noop', device_offline: 'ended', device_online: 'noop' },
+  // fixture: connected, device offline, grace running
+  connected: { end: 'ended', ring_timer: 'noop', max_duration_timer: 'ended', device_offline_timer: 'ended', device_offline: 'noop', device_online: 'changed' },
+  ended: { end: 'noop', ring_timer: 'noop', max_duration_timer: 'noop', device_offline_timer: 'noop', device_offline: 'noop', device_online: 'noop' }
+}
+
+const FIXTURES: Record<CallStatus, () => CallSession> = { ringing, connected, ended }
+const SYSTEM_FIXTURES: Record<CallStatus, () => CallSession> = { ringing, connected: connectedDeviceGone, ended }
+
+const SYSTEM_EVENTS: Record<SystemInput, CallEvent> = {
+  end: { type: 'end', by: 'service/ops', reason: 'maintenance' },
+  ring_timer: { type: 'timer', timer: 'ring' },
+  max_duration_timer: { type: 'timer', timer: 'max_duration' },
+  device_offline_timer: { type: 'timer', timer: 'device_offline' },
+  device_offline: { type: 'device_presence', online: false },
+  device_online: { type: 'device_presence', online: true }
+}
+
+/** Late enough for every deadline to be due. */
+const LATER = T0 + 30 * 24 * 3_600_000
+
+function check (t: tap.Test, before: CallSession, result: TransitionResult, expected: Outcome): void {
+  const snapshot = structuredClone(before)
+  if (expected === 'invalid_transition' || expected === 'forbidden') {
+    t.equal(result.ok, false, 'refused')
+    if (!result.ok) {
+      t.equal(result.error.code, expected)
+      t.equal(result.error.statusCode, expected === X ? 409 : 403)
+    }
+    return
+  }
+  t.equal(result.ok, true, 'accepted')
+  if (!result.ok) return
+  t.same(before, snapshot, 'input untouched')
+  if (expected === 'noop') {
+    t.equal(result.changed, false)
+    t.equal(result.session, before, 'same session')
+    t.same(result.effects, [])
+  } else if (expected === 'changed') {
+    t.equal(result.changed, true)
+    t.equal(result.session.seq, before.seq, 'no transition: seq kept')
+    t.equal(result.session.version, before.version + 1)
+    t.notOk(result.effects.some(e => e.type === 'control' || e.type === 'event'), 'no message')
+  } else {
+    t.equal(result.changed, true)
+    t.equal(result.session.status, expected)
+    t.equal(result.session.seq, before.seq + 1)
+    t.equal(result.session.version, before.version + 1)
+    t.equal(result.session.history.length, before.history.length + 1)
+    t.equal(result.effects.filter(e => e.type === 'event').length, 1, 'one event')
+  }
+}
+
+t.test('the table has a verdict for every pair, and the test an expectation', async t => {
+  for (const status of CALL_STATUSES) {
+    for (const kind of ['device', 'resident'] as const) {
+      t.same(Object.keys(TRANSITIONS[status][kind]).sort(), [...CLIENT_ACTIONS].sort(), `${status} ${kind}`)
+    }
+    t.same(Object.keys(TRANSITIONS[status].system).sort(), Object.keys(SYSTEM_EVENTS).sort(), `${status} system`)
+  }
+})
+
+for (const status of CALL_STATUSES) {
+  for (const kind of ['device', 'resident'] as const) {
+    for (const action of CLIENT_ACTIONS) {
+      const expected = ACTION_EXPECTATIONS[status][kind][action]
+      t.test(`${status} + ${kind} ${action} → ${expected}`, async t => {
+        const before = FIXTURES[status]()
+        check(t, before, transition(before, act(kind, kind === 'device' ? '1' : '2', action), T0 + 5_000, OPTIONS), expected)
+      })
+    }
+  }
+  for (const input of Object.keys(SYSTEM_EVENTS) as SystemInput[]) {
+    const expected = SYSTEM_EXPECTATIONS[status][input]
+    t.test(`${status} + ${input} → ${expected}`, async t => {
+      const before = SYSTEM_FIXTURES[status]()
+      check(t, before, transition(before, SYSTEM_EVENTS[input], LATER, OPTIONS), expected)
+    })
+  }
+}
+
+t.test('startCall rings every free target and tells the device', async t => {
+  const started = startCall({ callId: CALL_ID, provider: 'rtc', deviceId: '1', targets: ['2', '3', '4'], busy: ['4'], householdNumber: null, reason: 'visitor', timestamp: 42 }, T0, OPTIONS)
+  t.ok(started.ok)
+  if (!started.ok) return
+  const s = started.session
+  t.equal(s.status, 'ringing')
+  t.equal(s.seq, 1)
+  t.equal(s.version, 1)
+  t.same(s.target_resident_ids, ['2', '3', '4'])
+  t.same(s.legs, [{ resident_id: '2', state: 'ringing' }, { resident_id: '3', state: 'ringing' }, { resident_id: '4', state: 'busy' }])
+  t.same(s.deadlines, { ring: T0 + 30_000, max_duration: null, device_offline: null })
+  t.same(s.call_info, { call_id: CALL_ID, action: 'ringing', reason: 'visitor', timestamp: 42 })
+  t.same(s.history, [{ action: 'ringing', actor: 'device/1', reason: 'visitor', timestamp: T0, seq: 1 }])
+  t.same(started.effects, [
+    { type: 'control', to: { kind: 'device', id: '1' }, action: 'ringing', reason: 'visitor', withSession: true },
+    { type: 'invite', residentId: '2' },
+    { type: 'invite', residentId: '3' },
+    { type: 'event', action: 'ringing', actor: 'device/1', reason: 'visitor' },
+    { type: 'set_timer', timer: 'ring', at: T0 + 30_000 }
+  ])
+})
+
+t.test('startCall refuses with nobody to ring', async t => {
+  const none = startCall({ callId: CALL_ID, provider: 'trtc', deviceId: '1', targets: [], busy: [], householdNumber: null }, T0, OPTIONS)
+  t.equal(!none.ok && none.error.code, 'no_residents')
+  const busy = startCall({ callId: CALL_ID, provider: 'trtc', deviceId: '1', targets: ['2', '3'], busy: ['2', '3'], householdNumber: null }, T0, OPTIONS)
+  t.equal(!busy.ok && busy.error.code, 'residents_busy')
+})
+
+t.test('ring group: the first answer wins, the others are cancelled', async t => {
+  const result = transition(ringing(), act('resident', '3', 'answered'), T0 + 1_000, OPTIONS)
+  t.ok(result.ok)
+  if (!result.ok) return
+  const s = result.session
+  t.equal(s.status, 'connected')
+  t.equal(s.resident_id, '3')
+  t.equal(s.answer_time, T0 + 1_000)
+  t.same(s.legs.map(l => l.state), ['cancelled', 'answered', 'busy'])
+  t.same(s.deadlines, { ring: null, max_duration: T0 + 1_000 + 7_200_000, device_offline: null })
+  t.same(result.effects, [
+    { type: 'control', to: { kind: 'device', id: '1' }, action: 'answered', reason: null, residentId: '3' },
+    { type: 'control', to: { kind: 'resident', id: '2' }, action: 'cancelled', reason: 'answered_elsewhere', residentId: '3' },
+    { type: 'control', to: { kind: 'resident', id: '3' }, action: 'answered', reason: null, residentId: '3' },
+    { type: 'event', action: 'answered', actor: 'resident/3', reason: null },
+    { type: 'clear_timer', timer: 'ring' },
+    { type: 'set_timer', timer: 'max_duration', at: T0 + 1_000 + 7_200_000 }
+  ])
+  const late = transition(s, act('resident', '2', 'answered'), T0 + 1_001, OPTIONS)
+  t.equal(!late.ok && late.error.code, 'invalid_transition', 'a later answer is 409')
+})
+
+t.test('a resident that declined cannot answer afterwards', async t => {
+  const s = must(transition(ringing(), act('resident', '2', 'rejected'), T0 + 1_000, OPTIONS))
+  const r = transition(s, act('resident', '2', 'answered'), T0 + 2_000, OPTIONS)
+  t.equal(!r.ok && r.error.code, 'invalid_transition')
+})
+
+t.test('one rejection ends the call only when no target still rings', async t => {
+  const first = transition(ringing(), act('resident', '2', 'rejected', 'not home'), T0 + 1_000, OPTIONS)
+  t.ok(first.ok)
+  if (!first.ok) return
+  t.equal(first.session.status, 'ringing')
+  t.same(first.effects, [
+    { type: 'control', to: { kind: 'device', id: '1' }, action: 'rejected', reason: 'not home', residentId: '2' },
+    { type: 'control', to: { kind: 'resident', id: '2' }, action: 'rejected', reason: 'not home', residentId: '2' },
+    { type: 'event', action: 'rejected', actor: 'resident/2', reason: 'not home' }
+  ])
+  const last = transition(first.session, act('resident', '3', 'timeout'), T0 + 2_000, OPTIONS)
+  t.ok(last.ok)
+  if (!last.ok) return
+  const s = last.session
+  t.equal(s.status, 'ended')
+  t.equal(s.end_reason, 'rejected', 'any rejection makes it rejected')
+  t.equal(s.ended_by, 'resident/3')
+  t.equal(s.end_time, T0 + 2_000)
+  t.same(s.legs.map(l => l.state), ['rejected', 'timeout', 'busy'])
+  t.same(s.deadlines, { ring: null, max_duration: null, device_offline: null })
+  t.same(last.effects.map(e => e.type), ['control', 'control', 'event', 'clear_timer'])
+})
+
+t.test('every ring giving up ends with timeout', async t => {
+  let s = must(transition(ringing(), act('resident', '2', 'timeout'), T0 + 1_000, OPTIONS))
+  s = must(transition(s, act('resident', '3', 'timeout'), T0 + 2_000, OPTIONS))
+  t.equal(s.end_reason, 'timeout')
+})
+
+t.test('device hangup while ringing cancels everyone still ringing', async t => {
+  const before = must(transition(ringing(), act('resident', '2', 'rejected'), T0 + 1_000, OPTIONS))
+  const result = transition(before, act('device', '1', 'hangup'), T0 + 2_000, OPTIONS)
+  t.ok(result.ok)
+  if (!result.ok) return
+  t.equal(result.session.end_reason, 'cancelled')
+  t.equal(result.session.ended_by, 'device/1')
+  t.same(result.session.legs.map(l => l.state), ['rejected', 'cancelled', 'busy'])
+  t.same(result.effects, [
+    { type: 'control', to: { kind: 'device', id: '1' }, action: 'cancelled', reason: null },
+    { type: 'control', to: { kind: 'resident', id: '3' }, action: 'cancelled', reason: null },
+    { type: 'event', action: 'hangup', actor: 'device/1', reason: null },
+    { type: 'clear_timer', timer: 'ring' }
+  ])
+})
+
+t.test('hangup of a connected call reaches the device and the answerer only', async t => {
+  const result = transition(connected(), act('resident', '2', 'hangup', 'bye'), T0 + 5_000, OPTIONS)
+  t.ok(result.ok)
+  if (!result.ok) return
+  t.equal(result.session.end_reason, 'hangup')
+  t.equal(result.session.ended_by, 'resident/2')
+  t.same(result.session.legs.map(l => l.state), ['answered', 'cancelled', 'busy'], 'the answered leg stays answered')
+  t.same(result.effects, [
+    { type: 'control', to: { kind: 'device', id: '1' }, action: 'hangup', reason: 'bye', residentId: '2' },
+    { type: 'control', to: { kind: 'resident', id: '2' }, action: 'hangup', reason: 'bye', residentId: '2' },
+    { type: 'event', action: 'hangup', actor: 'resident/2', reason: 'bye' },
+    { type: 'clear_timer', timer: 'max_duration' }
+  ])
+})
+
+t.test('only the answerer may hang up or unlock a connected call', async t => {
+  for (const action of ['hangup', 'unlock'] as const) {
+    const r = transition(connected(), act('resident', '3', action), T0 + 5_000, OPTIONS)
+    t.equal(!r.ok && r.error.code, 'invalid_transition', action)
+  }
+})
+
+t.test('rights: a foreign device or a resident the call never rang is forbidden', async t => {
+  for (const fixture of [ringing, connected, ended]) {
+    const s = fixture()
+    const foreign = transition(s, act('device', '9', 'hangup'), T0 + 5_000, OPTIONS)
+    t.equal(!foreign.ok && foreign.error.code, 'forbidden')
+    t.match(!foreign.ok && foreign.error.message, /not the caller/)
+    const busy = transition(s, act('resident', '4', 'answered'), T0 + 5_000, OPTIONS)
+    t.equal(!busy.ok && busy.error.code, 'forbidden', 'busy leg never rang')
+    const stranger = transition(s, act('resident', '99', 'answered'), T0 + 5_000, OPTIONS)
+    t.equal(!stranger.ok && stranger.error.code, 'forbidden')
+  }
+})
+
+t.test('repeats by the same actor succeed and change nothing, whatever the status now', async t => {
+  const s1 = ringing()
+  const rejected = must(transition(s1, act('resident', '2', 'rejected'), T0 + 1_000, OPTIONS))
+  const again = transition(rejected, act('resident', '2', 'rejected'), T0 + 2_000, OPTIONS)
+  t.ok(again.ok && !again.changed && again.effects.length === 0, 'rejected twice while ringing')
+  const hungUp = must(transition(connected(), act('device', '1', 'hangup'), T0 + 5_000, OPTIONS))
+  for (const [kind, action] of [['device', 'hangup'], ['resident', 'answered']] as const) {
+    const r = transition(hungUp, act(kind, kind === 'device' ? '1' : '2', action), T0 + 6_000, OPTIONS)
+    t.ok(r.ok && !r.changed && r.effects.length === 0, `${kind} ${action} after the end`)
+  }
+  const other = transition(hungUp, act('resident', '2', 'hangup'), T0 + 6_000, OPTIONS)
+  t.equal(!other.ok && other.error.code, 'invalid_transition', 'a new action on an ended call is 409')
+  t.match(!other.ok && other.error.message, /ended \(hangup\)/)
+})
+
+t.test('unlock is a command: each one unlocks again', async t => {
+  const s0 = connected()
+  const first = transition(s0, act('resident', '2', 'unlock'), T0 + 5_000, OPTIONS)
+  t.ok(first.ok)
+  if (!first.ok) return
+  t.equal(first.session.status, 'connected')
+  t.same(first.effects, [
+    { type: 'control', to: { kind: 'device', id: '1' }, action: 'unlock', reason: null, residentId: '2' },
+    { type: 'event', action: 'unlock', actor: 'resident/2', reason: null }
+  ])
+  const second = transition(first.session, act('resident', '2', 'unlock'), T0 + 6_000, OPTIONS)
+  t.ok(second.ok && second.changed)
+  t.equal(second.ok && second.session.seq, s0.seq + 2)
+})
+
+t.test('end-session forces the end and reaches everyone still in the call', async t => {
+  const r = transition(ringing(), { type: 'end', by: 'service/ops', reason: 'maintenance' }, T0 + 1_000, OPTIONS)
+  t.ok(r.ok)
+  if (!r.ok) return
+  t.equal(r.session.end_reason, 'forced')
+  t.equal(r.session.ended_by, 'service/ops')
+  t.same(r.session.call_info, { call_id: CALL_ID, action: 'forced', reason: 'maintenance', timestamp: T0 + 1_000 })
+  t.same(r.effects, [
+    { type: 'control', to: { kind: 'device', id: '1' }, action: 'forced', reason: 'maintenance' },
+    { type: 'control', to: { kind: 'resident', id: '2' }, action: 'forced', reason: 'maintenance' },
+    { type: 'control', to: { kind: 'resident', id: '3' }, action: 'forced', reason: 'maintenance' },
+    { type: 'event', action: 'forced', actor: 'service/ops', reason: 'maintenance' },
+    { type: 'clear_timer', timer: 'ring' }
+  ])
+  const c = transition(connected(), { type: 'end', by: 'resident/2' }, T0 + 5_000, OPTIONS)
+  t.same(c.ok && c.effects.filter(e => e.type === 'control').map(e => e.type === 'control' && e.to.id), ['1', '2'])
+  const again = transition(r.session, { type: 'end', by: 'service/other' }, T0 + 6_000, OPTIONS)
+  t.ok(again.ok && !again.changed, 'idempotent')
+})
+
+t.test('ring timer: only a due deadline ends the call', async t => {
+  const s = ringing()
+  const early = transition(s, { type: 'timer', timer: 'ring' }, T0 + 29_999, OPTIONS)
+  t.ok(early.ok && !early.changed, 'not yet due')
+  const due = transition(s, { type: 'timer', timer: 'ring' }, T0 + 30_000, OPTIONS)
+  t.ok(due.ok)
+  if (!due.ok) return
+  t.equal(due.session.end_reason, 'timeout')
+  t.equal(due.session.ended_by, 'system')
+  t.same(due.session.legs.map(l => l.state), ['timeout', 'timeout', 'busy'])
+  t.same(due.effects, [
+    { type: 'control', to: { kind: 'device', id: '1' }, action: 'timeout', reason: null },
+    { type: 'control', to: { kind: 'resident', id: '2' }, action: 'timeout', reason: null },
+    { type: 'control', to: { kind: 'resident', id: '3' }, action: 'timeout', reason: null },
+    { type: 'event', action: 'timeout', actor: 'system', reason: null },
+    { type: 'clear_timer', timer: 'ring' }
+  ])
+  const stale = transition(connected(), { type: 'timer', timer: 'ring' }, LATER, OPTIONS)
+  t.ok(stale.ok && !stale.changed, 'stale after the answer')
+})
+
+t.test('max duration ends a connected call', async t => {
+  const s = connected()
+  const early = transition(s, { type: 'timer', timer: 'max_duration' }, T0 + 1_000 + 7_199_999, OPTIONS)
+  t.ok(early.ok && !early.changed)
+  const due = transition(s, { type: 'timer', timer: 'max_duration' }, T0 + 1_000 + 7_200_000, OPTIONS)
+  t.ok(due.ok)
+  if (!due.ok) return
+  t.equal(due.session.end_reason, 'max_duration')
+  t.same(due.effects.map(e => e.type === 'control' ? `${e.to.kind}/${e.to.id}:${e.action}` : e.type),
+    ['device/1:max_duration', 'resident/2:max_duration', 'event', 'clear_timer'])
+})
+
+t.test('device offline while ringing ends the call at once', async t => {
+  const r = transition(ringing(), { type: 'device_presence', online: false }, T0 + 1_000, OPTIONS)
+  t.ok(r.ok)
+  if (!r.ok) return
+  t.equal(r.session.end_reason, 'device_offline')
+  t.equal(r.session.ended_by, 'system')
+  t.same(r.session.legs.map(l => l.state), ['cancelled', 'cancelled', 'busy'])
+  t.same(r.effects.map(e => e.type === 'control' ? `${e.to.kind}/${e.to.id}:${e.action}` : e.type),
+    ['device/1:device_offline', 'resident/2:device_offline', 'resident/3:device_offline', 'event', 'clear_timer'])
+})
+
+t.test('device offline while connected: grace, then end; back online in time: nothing', async t => {
+  const s = connected()
+  const gone = transition(s, { type: 'device_presence', online: false }, T0 + 2_000, OPTIONS)
+  t.ok(gone.ok && gone.changed)
+  if (!gone.ok) return
+  t.equal(gone.session.seq, s.seq, 'not a transition')
+  t.equal(gone.session.deadlines.device_offline, T0 + 12_000)
+  t.same(gone.effects, [{ type: 'set_timer', timer: 'device_offline', at: T0 + 12_000 }])
+
+  const stillGone = transition(gone.session, { type: 'device_presence', online: false }, T0 + 3_000, OPTIONS)
+  t.ok(stillGone.ok && !stillGone.changed, 'the first grace keeps running')
+
+  const back = transition(gone.session, { type: 'device_presence', online: true }, T0 + 5_000, OPTIONS)
+  t.ok(back.ok && back.changed)
+  t.same(back.ok && back.effects, [{ type: 'clear_timer', timer: 'device_offline' }])
+  t.equal(back.ok && back.session.deadlines.device_offline, null)
+  const staleTimer = transition(must(back), { type: 'timer', timer: 'device_offline' }, T0 + 12_000, OPTIONS)
+  t.ok(staleTimer.ok && !staleTimer.changed, 'cleared grace timer is stale')
+
+  const early = transition(gone.session, { type: 'timer', timer: 'device_offline' }, T0 + 11_999, OPTIONS)
+  t.ok(early.ok && !early.changed)
+  const lapsed = transition(gone.session, { type: 'timer', timer: 'device_offline' }, T0 + 12_000, OPTIONS)
+  t.ok(lapsed.ok)
+  if (!lapsed.ok) return
+  t.equal(lapsed.session.end_reason, 'device_offline')
+  t.same(lapsed.effects.map(e => e.type === 'control' ? `${e.to.kind}/${e.to.id}:${e.action}` : e.type === 'clear_timer' ? `clear:${e.timer}` : e.type),
+    ['device/1:device_offline', 'resident/2:device_offline', 'event', 'clear:max_duration', 'clear:device_offline'])
+
+  const hungUp = transition(gone.session, act('resident', '2', 'hangup'), T0 + 4_000, OPTIONS)
+  t.same(hungUp.ok && hungUp.effects.filter(e => e.type === 'clear_timer'), [
+    { type: 'clear_timer', timer: 'max_duration' }, { type: 'clear_timer', timer: 'device_offline' }
+  ], 'ending clears every timer')
+})
+
+t.test('seq rises by one per transition and history records each', async t => {
+  let s = ringing()
+  s = must(transition(s, act('resident', '2', 'rejected'), T0 + 1_000, OPTIONS))
+  s = must(transition(s, act('resident', '3', 'answered'), T0 + 2_000, OPTIONS))
+  s = must(transition(s, { type: 'device_presence', online: false }, T0 + 2_500, OPTIONS))
+  s = must(transition(s, act('resident', '3', 'unlock'), T0 + 3_000, OPTIONS))
+  s = must(transition(s, act('device', '1', 'hangup'), T0 + 4_000, OPTIONS))
+  t.equal(s.seq, 5)
+  t.equal(s.version, 6, 'the grace start is a stored change')
+  t.same(s.history.map(h => [h.seq, h.action, h.actor, h.timestamp]), [
+    [1, 'ringing', 'device/1', T0],
+    [2, 'rejected', 'resident/2', T0 + 1_000],
+    [3, 'answered', 'resident/3', T0 + 2_000],
+    [4, 'unlock', 'resident/3', T0 + 3_000],
+    [5, 'hangup', 'device/1', T0 + 4_000]
+  ])
+  t.equal(s.last_activity, T0 + 4_000)
+})
+
+t.test('call_info echoes the client timestamp; history keeps server time', async t => {
+  const s = must(transition(ringing(), { type: 'action', actor: { kind: 'resident', id: '2' }, action: 'answered', timestamp: 7 }, T0 + 1_000, OPTIONS))
+  t.same(s.call_info, { call_id: CALL_ID, action: 'answered', reason: null, timestamp: 7 })
+  t.equal(s.history.at(-1)?.timestamp, T0 + 1_000)
+})
+
+t.test('newCallId: call-YYYYMMDD- (UTC) and 16 hex', async t => {
+  const id = newCallId(Date.UTC(2024, 11, 31, 23, 59, 59), size => Buffer.alloc(size, 0xab))
+  t.equal(id, 'call-20241231-abababababababab')
+  t.match(newCallId(T0), new RegExp(CALL_ID_PATTERN))
+  t.not(newCallId(T0), newCallId(T0))
+})
