@@ -1,0 +1,90 @@
+import { Type, type Static } from 'typebox'
+import { IntercomError } from '../errors'
+import { ID_PATTERN } from '../identity'
+import { ClientActionSchema } from './session'
+
+/**
+ * The bodies of the call requests (CONTRACT §4, §5), for HTTP and MQTT alike.
+ * Ids are checked against the id pattern, so `+`, `#` and `/` never reach a topic.
+ */
+const Id = Type.String({ pattern: ID_PATTERN, description: 'letters, digits, _ and -, up to 64' })
+/** Loose on purpose: a well-formed id that names no call is a 404, not a 400. */
+const CallId = Type.String({ pattern: '^[A-Za-z0-9_-]{1,128}$' })
+const Reason = Type.String({ maxLength: 256 })
+const Timestamp = Type.Integer({ minimum: 0, description: 'ms since epoch, echoed in call_info' })
+const RequestId = Type.String({ minLength: 1, maxLength: 128, description: 'echoed in an MQTT error reply' })
+
+export const StartCallBodySchema = Type.Object({
+  device_device_id: Type.Optional(Id),
+  device_id: Type.Optional(Id),
+  target_resident_id: Type.Optional(Id),
+  household_number: Type.Optional(Id),
+  timestamp: Type.Optional(Timestamp),
+  request_id: Type.Optional(RequestId)
+}, { additionalProperties: false })
+
+/** `/api/rtc/call` and `/api/trtc/call`: one device, one resident. */
+export const DirectCallBodySchema = Type.Object({
+  device_id: Id,
+  resident_id: Id,
+  timestamp: Type.Optional(Timestamp)
+}, { additionalProperties: false })
+
+export const CallInfoBodySchema = Type.Object({
+  call_id: CallId,
+  action: ClientActionSchema,
+  reason: Type.Optional(Reason),
+  timestamp: Type.Optional(Timestamp),
+  resident_id: Type.Optional(Id)
+}, { additionalProperties: false })
+
+/**
+ * The nested `{call_info: {...}}` form, or the same fields flat. One object
+ * schema rather than a union, so that a validation error names the field.
+ */
+export const ActionBodySchema = Type.Object({
+  call_info: Type.Optional(CallInfoBodySchema),
+  call_id: Type.Optional(CallId),
+  action: Type.Optional(ClientActionSchema),
+  reason: Type.Optional(Reason),
+  timestamp: Type.Optional(Timestamp),
+  resident_id: Type.Optional(Id),
+  request_id: Type.Optional(RequestId)
+}, { additionalProperties: false })
+
+export const EndSessionBodySchema = Type.Object({
+  call_id: CallId,
+  reason: Type.Optional(Reason)
+}, { additionalProperties: false })
+
+export const SessionQuerySchema = Type.Object({
+  call_id: CallId
+}, { additionalProperties: false })
+
+export type StartCallBody = Static<typeof StartCallBodySchema>
+export type DirectCallBody = Static<typeof DirectCallBodySchema>
+export type ActionBody = Static<typeof ActionBodySchema>
+export type EndSessionBody = Static<typeof EndSessionBodySchema>
+
+export interface ActionRequest {
+  call_id: string
+  action: Static<typeof ClientActionSchema>
+  reason?: string
+  timestamp?: number
+  resident_id?: string
+}
+
+/** Both body forms to one request; the nested form wins when both are present. */
+export function actionRequestOf (body: ActionBody): ActionRequest {
+  const info = body.call_info ?? body
+  const residentId = info.resident_id ?? body.resident_id
+  if (info.call_id === undefined) throw new IntercomError('invalid_request', 'call_info.call_id is required')
+  if (info.action === undefined) throw new IntercomError('invalid_request', 'call_info.action is required')
+  return {
+    call_id: info.call_id,
+    action: info.action,
+    ...(info.reason === undefined ? {} : { reason: info.reason }),
+    ...(info.timestamp === undefined ? {} : { timestamp: info.timestamp }),
+    ...(residentId === undefined ? {} : { resident_id: residentId })
+  }
+}
