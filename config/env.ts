@@ -27,6 +27,7 @@ export const ConfigSchema = Type.Object({
   OFFLINE_GRACE_MS: Millis(30_000),
   CALL_RETENTION_MS: Millis(7 * 24 * 3600 * 1000),
   RATE_LIMIT_PER_SECOND: Type.Integer({ minimum: 1, default: 50, description: 'Control actions per second per identity.' }),
+  MQTT_MAX_PACKET_BYTES: Type.Integer({ minimum: 1024, maximum: 268_435_455, default: 262_144, description: 'Largest MQTT packet a client may send; larger closes the connection.' }),
   MAX_PAYLOAD_BYTES: Type.Integer({ minimum: 256, maximum: 1_048_576, default: 16_384, description: 'Largest HTTP body and MQTT request payload.' }),
   TRTC_SDK_APP_ID: Type.Optional(Type.Integer({ minimum: 1 })),
   TRTC_SECRET_KEY: Type.Optional(Type.String({ minLength: 1 })),

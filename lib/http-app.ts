@@ -14,6 +14,7 @@ export interface HttpAppOptions {
   directory: Directory
   broker: Aedes
   bodyLimit: number
+  mqttMaxPacketBytes: number
   version: string
   health: () => Record<string, unknown>
   /** The product's routes, registered after auth and docs. */
@@ -32,7 +33,7 @@ export async function buildHttpApp (options: HttpAppOptions) {
   await app.register(docs, { version: options.version })
   await app.register(auth, { directory: options.directory })
   await app.register(health, { status: options.health })
-  await app.register(mqttWebSocket, { broker: options.broker, maxPayload: options.bodyLimit * 4 })
+  await app.register(mqttWebSocket, { broker: options.broker, maxPacketBytes: options.mqttMaxPacketBytes, logger: options.logger })
   await app.register(options.routes)
   return app
 }

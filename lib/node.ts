@@ -10,6 +10,21 @@ import { createRequestRouter } from './broker/requests'
 import { loadDirectory } from './directory/load'
 import { IntercomError } from './errors'
 import { buildHttpApp } from './http-app'
+import { CallService } from './calls/call-service'
+import { registerCallRequests } from './calls/mqtt-requests'
+import { startTimerLoop } from './calls/timer-loop'
+import { createCredentials, credentialOptionsFromConfig } from './credentials'
+import { createMemoryRateLimiter } from './limits/rate-limiter'
+import { MemoryCallStore } from './stores/memory-call-store'
+import callRoutes from '../plugins/call-routes'
+import { startPresence } from './presence/presence'
+import { createStatusFeed } from './presence/status-feed'
+import { createStatusReportHandler } from './presence/status-requests'
+import { createSystemMessenger } from './presence/system-messages'
+import { createMemoryStatusStore } from './stores/memory-status-store'
+import statusRoutes from '../plugins/status-routes'
+import systemRoutes from '../plugins/system-routes'
+import mediaRoutes from '../plugins/media-routes'
 
 export interface NodeOptions {
   config: Config
@@ -21,6 +36,11 @@ export interface IntercomNode {
   readonly ports: { mqtt: number, http: number, mqtts?: number }
   close (): Promise<void>
 }
+
+/** A claimed call timer is retried by another node after this long. */
+const TIMER_LEASE_MS = 5000
+/** Deadlines set on other nodes are noticed within this. */
+const TIMER_POLL_MS = 250
 
 const VERSION: string = (require('../../package.json') as { version: string }).version
 
@@ -44,12 +64,58 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
   const publisher = createPublisher(broker.aedes)
   const requests = createRequestRouter({ publisher, logger, maxPayloadBytes: config.MAX_PAYLOAD_BYTES })
 
+  const credentialSetup = credentialOptionsFromConfig(config)
+  if (credentialSetup.demo.length > 0) {
+    logger.warn({ providers: credentialSetup.demo }, `using DEMO media credentials for ${credentialSetup.demo.join(' and ')}: set TRTC_SDK_APP_ID/TRTC_SECRET_KEY and AGORA_APP_ID/AGORA_APP_CERTIFICATE for real calls`)
+  }
+  const credentials = createCredentials(credentialSetup.options)
+  const callStore = new MemoryCallStore({ retentionMs: config.CALL_RETENTION_MS })
+  const rateLimiter = createMemoryRateLimiter({ perSecond: config.RATE_LIMIT_PER_SECOND })
+  const calls: CallService = new CallService({
+    store: callStore,
+    publisher,
+    directory,
+    credentials,
+    rateLimiter,
+    rateLimitPerSecond: config.RATE_LIMIT_PER_SECOND,
+    timing: { ringTimeoutMs: config.RING_TIMEOUT_MS, maxCallMs: config.MAX_CALL_MS, offlineGraceMs: config.OFFLINE_GRACE_MS },
+    logger,
+    onDeadline: (at) => timers.wake(at)
+  })
+  const timers = startTimerLoop({
+    store: callStore,
+    fire: (callId, timer) => calls.fireTimer(callId, timer),
+    logger,
+    leaseMs: TIMER_LEASE_MS,
+    pollMs: TIMER_POLL_MS
+  })
+  registerCallRequests(requests, calls)
+
+  const statusStore = createMemoryStatusStore()
+  const statusFeed = createStatusFeed({ store: statusStore, publisher })
+  const presence = startPresence({
+    broker: broker.aedes,
+    contexts: broker.contexts,
+    feed: statusFeed,
+    logger,
+    onDeviceOnline: (deviceId) => calls.devicePresence(deviceId, true),
+    onDeviceOffline: (deviceId) => calls.devicePresence(deviceId, false)
+  })
+  requests.on('status_report', createStatusReportHandler(statusFeed))
+  const sendSystemMessage = createSystemMessenger({ publisher, directory })
+
   const servers: Server[] = []
-  const mqtt = await listenMqtt(broker.aedes, config.MQTT_PORT, config.HOST)
+  const listener = {
+    broker: broker.aedes,
+    host: config.HOST,
+    maxPacketBytes: config.MQTT_MAX_PACKET_BYTES,
+    onOversize: (reason: string) => logger.warn({ reason }, 'MQTT connection closed: packet too large')
+  }
+  const mqtt = await listenMqtt({ ...listener, port: config.MQTT_PORT })
   servers.push(mqtt.server)
   let mqttsPort: number | undefined
   if (config.MQTTS_PORT !== undefined && config.TLS_CERT !== undefined && config.TLS_KEY !== undefined) {
-    const mqtts = await listenMqtts(broker.aedes, config.MQTTS_PORT, config.HOST, { cert: config.TLS_CERT, key: config.TLS_KEY })
+    const mqtts = await listenMqtts({ ...listener, port: config.MQTTS_PORT }, { cert: config.TLS_CERT, key: config.TLS_KEY })
     servers.push(mqtts.server)
     mqttsPort = mqtts.port
   }
@@ -59,9 +125,15 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
     directory,
     broker: broker.aedes,
     bodyLimit: config.MAX_PAYLOAD_BYTES,
+    mqttMaxPacketBytes: config.MQTT_MAX_PACKET_BYTES,
     version: VERSION,
     health: () => ({ node: id, version: VERSION, clients: broker.aedes.connectedClients }),
-    routes: async () => {}
+    routes: async (app) => {
+      await app.register(callRoutes, { calls })
+      await app.register(mediaRoutes, { credentials, calls })
+      await app.register(statusRoutes, { directory, store: statusStore, feed: statusFeed })
+      await app.register(systemRoutes, { send: sendSystemMessage })
+    }
   })
   await http.listen({ port: config.HTTP_PORT, host: config.HOST })
   const httpPort = http.server.address()
@@ -75,9 +147,13 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
   let closing: Promise<void> | null = null
   async function close (): Promise<void> {
     for (const server of servers) server.close()
+    await timers.stop()
+    await presence.close()
     await new Promise<void>((resolve) => broker.aedes.close(() => resolve()))
     await Promise.all(servers.map(closeServer))
     await http.close()
+    await callStore.close()
+    await rateLimiter.close()
   }
   return {
     id,

@@ -6,6 +6,8 @@ import type { TopicRights } from '../topics/rights'
 export interface ClientContext {
   readonly identity: Identity
   readonly rights: TopicRights
+  /** Unique per connection: a reconnect with the same client id gets a new one. */
+  readonly connectionId: string
   /** Requests of one connection are handled one after the other, in arrival order. */
   queue: Promise<void>
 }
@@ -13,9 +15,18 @@ export interface ClientContext {
 /** Connection → context, owned by one broker; entries go with their client. */
 export class ClientContexts {
   private readonly contexts = new WeakMap<Client, ClientContext>()
+  private readonly listeners = new Set<(client: Client, context: ClientContext) => void>()
 
+  /** Records a connection at authentication, before Aedes closes an older one with the same client id. */
   set (client: Client, context: ClientContext): void {
     this.contexts.set(client, context)
+    for (const listener of this.listeners) listener(client, context)
+  }
+
+  /** Hears of every authenticated connection; returns how to stop. */
+  onAuthenticated (listener: (client: Client, context: ClientContext) => void): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
   }
 
   get (client: Client): ClientContext | undefined {

@@ -1,4 +1,4 @@
-import { Aedes } from 'aedes'
+import { Aedes, type Client } from 'aedes'
 import type { Logger } from 'pino'
 import type { Directory } from '../directory/directory'
 import { ClientContexts } from './client-context'
@@ -26,14 +26,17 @@ export interface IntercomBroker {
 /** The embedded Aedes broker with the product's hooks in place. */
 export async function createBroker (options: BrokerOptions): Promise<IntercomBroker> {
   const contexts = new ClientContexts()
+  let aedes: Aedes | null = null
   const hooks = createHooks({
+    // Aedes keeps its connected clients by id; the field is not in its typings.
+    findClient: (clientId) => (aedes as unknown as { clients?: Record<string, Client> } | null)?.clients?.[clientId],
     directory: options.directory,
     contexts,
     logger: options.logger,
     handleRequest: options.handleRequest,
     notifyRefusal: options.notifyRefusal
   })
-  const aedes = await Aedes.createBroker({
+  aedes = await Aedes.createBroker({
     id: options.id,
     persistence: options.persistence,
     mq: options.mq,

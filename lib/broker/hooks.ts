@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import type { AedesOptions, Client } from 'aedes'
 import type { Logger } from 'pino'
 import type { Directory } from '../directory/directory'
@@ -17,6 +18,8 @@ export interface HookOptions {
   logger: Logger
   handleRequest: RequestHandler
   notifyRefusal: RefusalNotifier
+  /** The connected client with this id on this node, if any. */
+  findClient: (clientId: string) => Client | undefined
 }
 
 type Hooks = Required<Pick<AedesOptions, 'preConnect' | 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'authorizeForward'>>
@@ -43,7 +46,7 @@ function discard (packet: { topic: string, retain: boolean, payload: Buffer | st
  * (CONTRACT §2), and that hand request topics to the call logic.
  */
 export function createHooks (options: HookOptions): Hooks {
-  const { directory, contexts, logger, handleRequest, notifyRefusal } = options
+  const { directory, contexts, logger, handleRequest, notifyRefusal, findClient } = options
   // MQTT-3.1.3-8: a zero-length client id needs a clean session.
   const emptyIdWithSession = new WeakSet<Client>()
 
@@ -67,7 +70,14 @@ export function createHooks (options: HookOptions): Hooks {
           callback(refusal(CONNACK.BAD_CREDENTIALS, 'bad username or password'), null)
           return
         }
-        contexts.set(client, { identity, rights: compileRights(identity, directory), queue: Promise.resolve() })
+        // A session takeover is for the same identity only: nobody can kick another identity off by reusing its client id.
+        const holder = findClient(client.id)
+        const holderIdentity = holder === undefined || holder === client ? undefined : contexts.get(holder)?.identity
+        if (holderIdentity !== undefined && holderIdentity.name !== identity.name) {
+          callback(refusal(CONNACK.IDENTIFIER_REJECTED, `client id ${client.id} is in use by another identity`), null)
+          return
+        }
+        contexts.set(client, { identity, rights: compileRights(identity, directory), connectionId: randomUUID(), queue: Promise.resolve() })
         callback(null, true)
       }, (err: unknown) => {
         logger.error({ err }, 'authentication failed unexpectedly')

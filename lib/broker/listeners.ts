@@ -2,12 +2,23 @@ import net from 'node:net'
 import tls from 'node:tls'
 import { readFileSync } from 'node:fs'
 import type { Aedes } from 'aedes'
+import { guardPacketSize } from './packet-size-guard'
+
+export interface ListenerOptions {
+  broker: Aedes
+  port: number
+  host: string
+  /** Connections sending a larger MQTT packet are closed. */
+  maxPacketBytes: number
+  onOversize: (reason: string) => void
+}
 
 /** Hands a socket to the broker; Nagle off, since signalling messages are small and latency matters. */
-function handleSocket (broker: Aedes) {
+function handleSocket (options: ListenerOptions) {
   return (socket: net.Socket): void => {
     socket.setNoDelay(true)
-    broker.handle(socket)
+    guardPacketSize(socket, options.maxPacketBytes, options.onOversize)
+    options.broker.handle(socket)
   }
 }
 
@@ -21,22 +32,22 @@ function listen (server: net.Server, port: number, host: string): Promise<number
   })
 }
 
-export async function listenMqtt (broker: Aedes, port: number, host: string): Promise<{ server: net.Server, port: number }> {
-  const server = net.createServer(handleSocket(broker))
-  return { server, port: await listen(server, port, host) }
+export async function listenMqtt (options: ListenerOptions): Promise<{ server: net.Server, port: number }> {
+  const server = net.createServer(handleSocket(options))
+  return { server, port: await listen(server, options.port, options.host) }
 }
 
 export interface TlsFiles { cert: string, key: string }
 
-export async function listenMqtts (broker: Aedes, port: number, host: string, files: TlsFiles): Promise<{ server: net.Server, port: number }> {
-  let options: tls.TlsOptions
+export async function listenMqtts (options: ListenerOptions, files: TlsFiles): Promise<{ server: net.Server, port: number }> {
+  let tlsOptions: tls.TlsOptions
   try {
-    options = { cert: readFileSync(files.cert), key: readFileSync(files.key) }
+    tlsOptions = { cert: readFileSync(files.cert), key: readFileSync(files.key) }
   } catch (err) {
     throw new Error(`cannot read TLS_CERT/TLS_KEY (${(err as Error).message}); point them to PEM files`)
   }
-  const server = tls.createServer(options, handleSocket(broker))
-  return { server, port: await listen(server, port, host) }
+  const server = tls.createServer(tlsOptions, handleSocket(options))
+  return { server, port: await listen(server, options.port, options.host) }
 }
 
 /** Stops accepting and waits for open connections, which the broker is closing, to go. */

@@ -76,9 +76,15 @@ export class CallService {
       ...(request.timestamp === undefined ? {} : { timestamp: request.timestamp })
     }, now, timing)
     if (!result.ok) throw result.error
-    await store.create(result.session)
-    await this.#perform(result.session, result.effects, now)
-    return viewOf(result.session, this.#credentialsFor(result.session.provider, identity('device', deviceId), result.session.call_id))
+    // Sign every party's credentials before anything is stored: a failure here leaves no call behind.
+    const session = result.session
+    const signed = new Map<string, CallCredentials | null>()
+    for (const party of [identity('device', deviceId), ...session.legs.filter((l) => l.state === 'ringing').map((l) => identity('resident', l.resident_id))]) {
+      signed.set(party.name, this.#credentialsFor(session.provider, party, session.call_id))
+    }
+    await store.create(session)
+    await this.#perform(session, result.effects, now, signed)
+    return viewOf(session, signed.get(identity('device', deviceId).name) ?? null)
   }
 
   /** A device's or a resident's action on a call (`/api/mqtt/controller/*`, `.../calls/action`). */
@@ -158,19 +164,21 @@ export class CallService {
   }
 
   /** Publishes the effects in order; per topic, MQTT keeps that order. */
-  async #perform (session: CallSession, effects: Effect[], now: number): Promise<void> {
+  async #perform (session: CallSession, effects: Effect[], now: number, signed?: Map<string, CallCredentials | null>): Promise<void> {
     const { publisher } = this.#options
+    const credentialsOf = (who: Identity): CallCredentials | null =>
+      signed?.get(who.name) ?? this.#credentialsFor(session.provider, who, session.call_id)
     const sends: Array<Promise<void>> = []
     for (const effect of effects) {
       switch (effect.type) {
         case 'invite': {
-          const credentials = this.#credentialsFor(session.provider, identity('resident', effect.residentId), session.call_id)
+          const credentials = credentialsOf(identity('resident', effect.residentId))
           sends.push(publisher.publish(topics.invite(effect.residentId), inviteMessage(session, effect.residentId, credentials)))
           break
         }
         case 'control': {
           const to = effect.to
-          const credentials = effect.withSession === true ? this.#credentialsFor(session.provider, identity(to.kind, to.id), session.call_id) : null
+          const credentials = effect.withSession === true ? credentialsOf(identity(to.kind, to.id)) : null
           const topic = to.kind === 'device' ? topics.deviceControl(to.id) : topics.residentControl(to.id)
           sends.push(publisher.publish(topic, controlMessage(session, effect, now, credentials)))
           break
