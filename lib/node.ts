@@ -14,14 +14,12 @@ import { CallService } from './calls/call-service'
 import { registerCallRequests } from './calls/mqtt-requests'
 import { startTimerLoop } from './calls/timer-loop'
 import { createCredentials, credentialOptionsFromConfig } from './credentials'
-import { createMemoryRateLimiter } from './limits/rate-limiter'
-import { MemoryCallStore } from './stores/memory-call-store'
+import { createStateBackends } from './state-backends'
 import callRoutes from '../plugins/call-routes'
 import { startPresence } from './presence/presence'
 import { createStatusFeed } from './presence/status-feed'
 import { createStatusReportHandler } from './presence/status-requests'
 import { createSystemMessenger } from './presence/system-messages'
-import { createMemoryStatusStore } from './stores/memory-status-store'
 import statusRoutes from '../plugins/status-routes'
 import systemRoutes from '../plugins/system-routes'
 import mediaRoutes from '../plugins/media-routes'
@@ -50,8 +48,10 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
   const logger = options.logger ?? pino({ level: config.LOG_LEVEL })
   const id = config.NODE_ID ?? `node-${randomBytes(4).toString('hex')}`
   const directory = loadDirectory(config.INTERCOM_DIRECTORY)
+  const backends = createStateBackends(config, logger)
 
   const broker = await createBroker({
+    ...backends.broker,
     id,
     directory,
     logger,
@@ -69,8 +69,7 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
     logger.warn({ providers: credentialSetup.demo }, `using DEMO media credentials for ${credentialSetup.demo.join(' and ')}: set TRTC_SDK_APP_ID/TRTC_SECRET_KEY and AGORA_APP_ID/AGORA_APP_CERTIFICATE for real calls`)
   }
   const credentials = createCredentials(credentialSetup.options)
-  const callStore = new MemoryCallStore({ retentionMs: config.CALL_RETENTION_MS })
-  const rateLimiter = createMemoryRateLimiter({ perSecond: config.RATE_LIMIT_PER_SECOND })
+  const { callStore, rateLimiter, statusStore } = backends
   const calls: CallService = new CallService({
     store: callStore,
     publisher,
@@ -91,7 +90,6 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
   })
   registerCallRequests(requests, calls)
 
-  const statusStore = createMemoryStatusStore()
   const statusFeed = createStatusFeed({ store: statusStore, publisher })
   const presence = startPresence({
     broker: broker.aedes,
@@ -127,7 +125,7 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
     bodyLimit: config.MAX_PAYLOAD_BYTES,
     mqttMaxPacketBytes: config.MQTT_MAX_PACKET_BYTES,
     version: VERSION,
-    health: () => ({ node: id, version: VERSION, clients: broker.aedes.connectedClients }),
+    health: () => ({ node: id, version: VERSION, store: backends.kind, clients: broker.aedes.connectedClients }),
     routes: async (app) => {
       await app.register(callRoutes, { calls })
       await app.register(mediaRoutes, { credentials, calls })
@@ -154,6 +152,7 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
     await http.close()
     await callStore.close()
     await rateLimiter.close()
+    await backends.close()
   }
   return {
     id,
