@@ -78,8 +78,10 @@ export interface ActionRequest {
 export function actionRequestOf (body: ActionBody): ActionRequest {
   const info = body.call_info ?? body
   const residentId = info.resident_id ?? body.resident_id
-  if (info.call_id === undefined) throw new IntercomError('invalid_request', 'call_info.call_id is required')
-  if (info.action === undefined) throw new IntercomError('invalid_request', 'call_info.action is required')
+  // Name the field as the client wrote it: nested or flat.
+  const prefix = body.call_info === undefined ? '' : 'call_info.'
+  if (info.call_id === undefined) throw new IntercomError('invalid_request', `${prefix}call_id is required`)
+  if (info.action === undefined) throw new IntercomError('invalid_request', `${prefix}action is required`)
   return {
     call_id: info.call_id,
     action: info.action,
