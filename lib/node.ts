@@ -48,7 +48,7 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
   const logger = options.logger ?? pino({ level: config.LOG_LEVEL })
   const id = config.NODE_ID ?? `node-${randomBytes(4).toString('hex')}`
   const directory = loadDirectory(config.INTERCOM_DIRECTORY)
-  const backends = createStateBackends(config, logger)
+  const backends = createStateBackends(config, id, logger)
 
   const broker = await createBroker({
     ...backends.broker,
@@ -98,6 +98,10 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
     logger,
     onDeviceOnline: (deviceId) => calls.devicePresence(deviceId, true),
     onDeviceOffline: (deviceId) => calls.devicePresence(deviceId, false)
+  })
+  await backends.sweepPresence(async (deviceId, connectionId) => {
+    const change = await statusFeed.connectionClosed(deviceId, connectionId)
+    if (change.changed) await calls.devicePresence(deviceId, false)
   })
   requests.on('status_report', createStatusReportHandler(statusFeed))
   const sendSystemMessage = createSystemMessenger({ publisher, directory })

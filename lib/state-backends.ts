@@ -8,6 +8,8 @@ import type { CallStore } from './stores/call-store'
 import { MemoryCallStore } from './stores/memory-call-store'
 import { createMemoryStatusStore } from './stores/memory-status-store'
 import { RedisCallStore } from './stores/redis-call-store'
+import { createPresenceSweeper, type PresenceSweeper } from './stores/redis-presence-sweeper'
+import { createRedisStatusStore } from './stores/redis-status-store'
 import type { StatusStore } from './stores/status-store'
 
 /** Where a node keeps what matters: its own memory, or the Redis a cluster shares. */
@@ -16,32 +18,55 @@ export interface StateBackends {
   readonly callStore: CallStore
   readonly rateLimiter: RateLimiter
   readonly statusStore: StatusStore
+  /**
+   * Starts noticing the device connections of nodes that died (cluster only):
+   * each one is handed to `onConnectionLost` as if its socket had closed.
+   */
+  sweepPresence (onConnectionLost: (deviceId: string, connectionId: string) => Promise<unknown>): Promise<void>
   /** Spread into the broker's options: persistence, routing and heartbeat of a cluster. */
   readonly broker: { persistence?: unknown, mq?: unknown, heartbeatInterval?: number }
   /** Call after the broker has closed. */
   close (): Promise<void>
 }
 
-export function createStateBackends (config: Config, logger: Logger): StateBackends {
+/** A node that has not beaten for PRESENCE_TTL_MS is dead; its devices' connections are closed for it. */
+const PRESENCE_BEAT_MS = 1000
+const PRESENCE_TTL_MS = 5000
+
+export function createStateBackends (config: Config, nodeId: string, logger: Logger): StateBackends {
   if (config.REDIS_URL === undefined) {
     return {
       kind: 'memory',
       callStore: new MemoryCallStore({ retentionMs: config.CALL_RETENTION_MS }),
       rateLimiter: createMemoryRateLimiter({ perSecond: config.RATE_LIMIT_PER_SECOND }),
       statusStore: createMemoryStatusStore(),
+      sweepPresence: async () => {},
       broker: {},
       close: async () => {}
     }
   }
   const redis = createRedisConnection(config.REDIS_URL, 'intercom-state', logger)
   const brokerParts = createRedisBrokerParts({ url: config.REDIS_URL, logger })
+  let sweeper: PresenceSweeper | null = null
   return {
     kind: 'redis',
     callStore: new RedisCallStore({ redis, retentionMs: config.CALL_RETENTION_MS }),
     rateLimiter: createRedisRateLimiter({ redis, perSecond: config.RATE_LIMIT_PER_SECOND }),
-    statusStore: createMemoryStatusStore(),
+    statusStore: createRedisStatusStore({ redis, nodeId }),
+    async sweepPresence (onConnectionLost) {
+      sweeper = createPresenceSweeper({
+        redis,
+        nodeId,
+        intervalMs: PRESENCE_BEAT_MS,
+        ttlMs: PRESENCE_TTL_MS,
+        onConnectionLost,
+        onError: (err) => logger.warn({ err }, 'presence heartbeat or sweep failed; retrying')
+      })
+      await sweeper.ready
+    },
     broker: { persistence: brokerParts.persistence, mq: brokerParts.mq, heartbeatInterval: brokerParts.heartbeatInterval },
     async close () {
+      await sweeper?.stop()
       await brokerParts.close()
       await closeRedis(redis)
     }

@@ -23,12 +23,15 @@ export interface RedisBrokerParts {
 /**
  * Aedes persistence (sessions, subscriptions, retained messages, wills) and message
  * routing between nodes, both in the Redis at `url`. Unlike call state, broker
- * traffic keeps ioredis' default of queueing through a short outage.
+ * traffic queues through an outage until Redis is back.
  */
 export function createRedisBrokerParts (options: { url: string, logger: Logger }): RedisBrokerParts {
   const connection = (role: string): Redis => {
     const name = `intercom-${role}`
-    return watchRedis(new Redis(options.url, { connectionName: name }), name, options.logger)
+    // Aedes treats a failed persistence command as fatal (a rejected will sweep ends the
+    // process), so commands wait for Redis instead of failing after ioredis' default
+    // 20 reconnection attempts (about 10 s)
+    return watchRedis(new Redis(options.url, { connectionName: name, maxRetriesPerRequest: null }), name, options.logger)
   }
   const persistenceConn = connection('persistence')
   const pubConn = connection('mq-pub')
@@ -47,7 +50,19 @@ export function createRedisBrokerParts (options: { url: string, logger: Logger }
     pubConn.disconnect()
     subConn.disconnect()
   }
+  // Clients closed by broker.close() finish unsubscribing after it returns, and publish
+  // their notices then: on closed connections those would be unhandled rejections.
+  let mqClosed = false
+  const emit = mq.emit.bind(mq)
+  mq.emit = ((packet: unknown, done?: (err?: Error) => void) => {
+    if (mqClosed) {
+      done?.()
+      return
+    }
+    emit(packet as Parameters<typeof emit>[0], done)
+  }) as typeof mq.emit
   mq.close = (done: () => void) => {
+    mqClosed = true
     closeGracefully(() => new Promise<void>(resolve => closeMq(() => resolve())), dropMq).then(done, done)
   }
 

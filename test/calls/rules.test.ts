@@ -207,6 +207,7 @@ t.test('a device that drops off during a connected call', async (t) => {
     const callId = await callMqtt(scene.device, { target_resident_id: '2' })
     await actHttp(scene.node.httpUrl, 'resident/2', callId, 'answered')
     await waitAction(scene.device, 'devices/1/calls/control', 'answered')
+    await scene.service.waitFor((m) => m.topic === `calls/${callId}/events` && m.json.action === 'answered')
     clear(scene.service, watcher)
     scene.device.client.stream.destroy()
     await watcher.waitFor((m) => m.json.online === false)

@@ -1,4 +1,5 @@
 import path from 'node:path'
+import { Redis } from 'ioredis'
 import pino from 'pino'
 import { loadConfig } from '../../config/env'
 import { startNode, type IntercomNode } from '../../lib/node'
@@ -26,8 +27,27 @@ export interface TestNode {
 
 interface Teardown { teardown (fn: () => unknown): void }
 
-/** A real node on ephemeral ports, closed when the test ends. */
+/** A fresh cluster state for a suite re-run on Redis (see on-redis.ts): tests run one after the other. */
+async function freshRedis (url: string): Promise<void> {
+  const redis = new Redis(url, { lazyConnect: true })
+  try {
+    await redis.connect()
+    await redis.flushall()
+  } finally {
+    redis.disconnect()
+  }
+}
+
+/**
+ * A real node on ephemeral ports, closed when the test ends. Inside a suite
+ * re-run on Redis, the node uses a freshly flushed Redis.
+ */
 export async function startTestNode (t: Teardown, env: Record<string, string> = {}): Promise<TestNode> {
+  const suiteRedis = process.env.INTERCOM_TEST_REDIS_URL
+  if (suiteRedis !== undefined && env.REDIS_URL === undefined) {
+    await freshRedis(suiteRedis)
+    env = { ...env, REDIS_URL: suiteRedis }
+  }
   const config = loadConfig({ MQTT_PORT: '0', HTTP_PORT: '0', HOST: '127.0.0.1', INTERCOM_DIRECTORY: DEMO_DIRECTORY, ...env })
   const node = await startNode({ config, logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }) })
   t.teardown(() => node.close())
