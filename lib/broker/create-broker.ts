@@ -40,7 +40,8 @@ export async function createBroker (options: BrokerOptions): Promise<IntercomBro
     id: options.id,
     persistence: options.persistence,
     mq: options.mq,
-    heartbeatInterval: options.heartbeatInterval,
+    // Only when set: an explicit undefined would replace Aedes' default and make it beat every millisecond.
+    ...(options.heartbeatInterval === undefined ? {} : { heartbeatInterval: options.heartbeatInterval }),
     ...hooks
   })
   aedes.on('clientError', (client, err) => {

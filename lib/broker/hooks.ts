@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto'
 import type { AedesOptions, Client } from 'aedes'
 import type { Logger } from 'pino'
 import type { Directory } from '../directory/directory'
-import { compileRights, type RequestKind } from '../topics/rights'
+import type { Identity } from '../identity'
+import { compileRights, type RequestKind, type TopicRights } from '../topics/rights'
 import { DISCARD_TOPIC } from '../topics/names'
 import type { ClientContext, ClientContexts } from './client-context'
 
@@ -49,6 +50,16 @@ export function createHooks (options: HookOptions): Hooks {
   const { directory, contexts, logger, handleRequest, notifyRefusal, findClient } = options
   // MQTT-3.1.3-8: a zero-length client id needs a clean session.
   const emptyIdWithSession = new WeakSet<Client>()
+  // Rights depend on the identity alone: every connection of one identity shares them.
+  const rightsByIdentity = new Map<string, TopicRights>()
+  const rightsOf = (identity: Identity): TopicRights => {
+    let rights = rightsByIdentity.get(identity.name)
+    if (rights === undefined) {
+      rights = compileRights(identity, directory)
+      rightsByIdentity.set(identity.name, rights)
+    }
+    return rights
+  }
 
   return {
     preConnect (client, packet, callback) {
@@ -77,7 +88,7 @@ export function createHooks (options: HookOptions): Hooks {
           callback(refusal(CONNACK.IDENTIFIER_REJECTED, `client id ${client.id} is in use by another identity`), null)
           return
         }
-        contexts.set(client, { identity, rights: compileRights(identity, directory), connectionId: randomUUID(), queue: Promise.resolve() })
+        contexts.set(client, { identity, rights: rightsOf(identity), connectionId: randomUUID(), queue: Promise.resolve() })
         callback(null, true)
       }, (err: unknown) => {
         logger.error({ err }, 'authentication failed unexpectedly')

@@ -1,0 +1,93 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { spawnTracked, stopProcess } from '../system/processes'
+import { BENCH_IDENTITY, type BrokerKind, type RunningBroker } from './broker'
+
+const BIN = path.resolve(__dirname, '..', '..', 'bin', 'intercom-broker.js')
+
+/** A directory with just the bench client: the other identities do not take part. */
+function benchDirectory (): string {
+  return JSON.stringify({
+    clients: [{
+      name: BENCH_IDENTITY.username.replace(/^client\//, ''),
+      secret: BENCH_IDENTITY.password,
+      publish: [`${BENCH_IDENTITY.topicRoot}/#`],
+      subscribe: [`${BENCH_IDENTITY.topicRoot}/#`]
+    }]
+  })
+}
+
+/** Waits for the log line that carries the bound ports; the rest of the log is drained and kept short. */
+function waitForPorts (child: ReturnType<typeof spawnTracked>, timeoutMs: number): Promise<{ mqtt: number }> {
+  let pending = ''
+  let tail = ''
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`intercom-broker did not log its ports within ${timeoutMs} ms: ${tail}`)), timeoutMs)
+    child.stderr?.on('data', (chunk: Buffer) => { tail = (tail + chunk.toString()).slice(-2000) })
+    child.stdout?.on('data', (chunk: Buffer) => {
+      pending += chunk.toString()
+      const lines = pending.split('\n')
+      pending = lines.pop() ?? ''
+      for (const line of lines) {
+        if (!line.includes('"ports"')) continue
+        clearTimeout(timer)
+        resolve((JSON.parse(line) as { ports: { mqtt: number } }).ports)
+      }
+      if (pending.length > 65_536) pending = ''
+    })
+    child.once('exit', (code) => {
+      clearTimeout(timer)
+      reject(new Error(`intercom-broker exited (${code}) before listening: ${tail}`))
+    })
+  })
+}
+
+export interface EmbeddedOptions {
+  /** When set, the node writes a V8 CPU profile there on exit. */
+  profileDir?: string
+  /** Another build of the node's entry point, to compare builds; this tree's by default. */
+  bin?: string
+}
+
+/** The real node (`dist/bin/intercom-broker.js`) in its own process, HTTP included, as in production. */
+export function embeddedBroker (options: EmbeddedOptions = {}): BrokerKind {
+  return {
+    name: 'embedded',
+    missing: () => null,
+    async start (): Promise<RunningBroker> {
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'intercom-bench-'))
+      const directory = path.join(dir, 'directory.json')
+      writeFileSync(directory, benchDirectory())
+      // Node 20 refuses --cpu-prof in NODE_OPTIONS: it goes on the command line.
+      const profile = options.profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`]
+      const child = spawnTracked(process.execPath, [...profile, options.bin ?? BIN], {
+        env: {
+          ...process.env,
+          MQTT_PORT: '0',
+          HTTP_PORT: '0',
+          HOST: '127.0.0.1',
+          INTERCOM_DIRECTORY: directory,
+          // info, because the port line is logged at that level.
+          LOG_LEVEL: 'info'
+        }
+      })
+      try {
+        const ports = await waitForPorts(child, 20_000)
+        return {
+          label: options.bin === undefined ? 'embedded (intercom-broker, Aedes)' : `embedded (${options.bin})`,
+          pid: child.pid as number,
+          port: ports.mqtt,
+          async stop () {
+            await stopProcess(child, 10_000)
+            rmSync(dir, { recursive: true, force: true })
+          }
+        }
+      } catch (err) {
+        await stopProcess(child)
+        rmSync(dir, { recursive: true, force: true })
+        throw err
+      }
+    }
+  }
+}

@@ -1,0 +1,67 @@
+import type { Percentiles } from '../report/stats'
+
+/** Where and as whom a generator connects. */
+export interface Target {
+  port: number
+  username: string
+  password: string
+}
+
+export interface RawSpec extends Target {
+  qos: 0 | 1
+  subscribers: number
+  /** `throughput`: as fast as a window of in-flight messages allows; `rate`: a fixed number per second. */
+  mode: 'throughput' | 'rate'
+  warmupMs: number
+  measureMs: number
+  /** Published messages not yet delivered to every subscriber, at most. */
+  window: number
+  /** Published messages per second in `rate` mode. */
+  rate: number
+  payloadBytes: number
+  topic: string
+}
+
+export interface RawResult {
+  /** Counted inside the measured window only. */
+  published: number
+  delivered: number
+  seconds: number
+  /** Deliveries given up on after a stall (QoS 0 may drop). */
+  lost: number
+  /** Publish → delivery, every delivery of the window (`rate` mode only). */
+  latency: Percentiles | null
+}
+
+export interface ConnectSpec extends Target {
+  count: number
+  /** A loopback source address of its own, so that ephemeral ports do not run short. */
+  localAddress: string
+  /** Connections being opened at once. */
+  concurrency: number
+  idPrefix: string
+  keepalive: number
+}
+
+export interface ConnectResult {
+  connected: number
+  failed: number
+  firstError: string | null
+}
+
+/** What generators tell the runner: phase marks (the runner samples the broker then) and results. */
+export type GeneratorMessage =
+  | { type: 'ready' }
+  | { type: 'window-start' }
+  | { type: 'window-end' }
+  | { type: 'raw-result', result: RawResult }
+  | { type: 'connected', result: ConnectResult }
+  | { type: 'closed' }
+  | { type: 'error', message: string }
+
+/** What the runner tells generators. */
+export type RunnerMessage =
+  | { type: 'raw', spec: RawSpec }
+  | { type: 'connect', spec: ConnectSpec }
+  | { type: 'go' }
+  | { type: 'close' }

@@ -1,0 +1,16 @@
+import os from 'node:os'
+
+export function loadAverage (): string {
+  return os.loadavg().map((l) => l.toFixed(2)).join(', ')
+}
+
+/** The facts a reader needs to compare a result with another machine's. */
+export function describeMachine (): string[] {
+  const cpus = os.cpus()
+  return [
+    `cores: ${cpus.length}, CPU: ${cpus[0]?.model ?? 'unknown'}`,
+    `Node ${process.version}, ${os.type()} ${os.release()}, memory ${Math.round(os.totalmem() / 2 ** 30)} GiB`,
+    `load average at start: ${loadAverage()} (other work on the machine adds noise, mostly to latency tails)`,
+    'noDelay: on for every socket (embedded broker: lib/broker/listeners; Mosquitto: set_tcp_nodelay true; bench clients: net noDelay)'
+  ]
+}

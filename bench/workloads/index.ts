@@ -1,0 +1,6 @@
+import { connectionsWorkload } from './connections'
+import { rawWorkload } from './raw'
+import type { Workload } from './workload'
+
+/** Every workload, in the order a full run takes them. */
+export const WORKLOADS: readonly Workload[] = [rawWorkload, connectionsWorkload]
