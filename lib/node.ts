@@ -3,7 +3,7 @@ import type { Server } from 'node:net'
 import pino, { type Logger } from 'pino'
 import type { Config } from '../config/env'
 import { createBroker } from './broker/create-broker'
-import { closeServer, listenMqtt, listenMqtts } from './broker/listeners'
+import { closeServer, listenMqtt, listenMqtts, readTlsFiles } from './broker/listeners'
 import { createPublisher } from './broker/publisher'
 import { sendErrorReply } from './broker/error-replies'
 import { createRequestRouter } from './broker/requests'
@@ -48,6 +48,9 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
   const logger = options.logger ?? pino({ level: config.LOG_LEVEL })
   const id = config.NODE_ID ?? `node-${randomBytes(4).toString('hex')}`
   const directory = loadDirectory(config.INTERCOM_DIRECTORY)
+  const tlsOptions = config.TLS_CERT !== undefined && config.TLS_KEY !== undefined
+    ? readTlsFiles({ cert: config.TLS_CERT, key: config.TLS_KEY })
+    : null
   const backends = createStateBackends(config, id, logger)
 
   const broker = await createBroker({
@@ -116,8 +119,8 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
   const mqtt = await listenMqtt({ ...listener, port: config.MQTT_PORT })
   servers.push(mqtt.server)
   let mqttsPort: number | undefined
-  if (config.MQTTS_PORT !== undefined && config.TLS_CERT !== undefined && config.TLS_KEY !== undefined) {
-    const mqtts = await listenMqtts({ ...listener, port: config.MQTTS_PORT }, { cert: config.TLS_CERT, key: config.TLS_KEY })
+  if (config.MQTTS_PORT !== undefined && tlsOptions !== null) {
+    const mqtts = await listenMqtts({ ...listener, port: config.MQTTS_PORT }, tlsOptions)
     servers.push(mqtts.server)
     mqttsPort = mqtts.port
   }

@@ -2,6 +2,7 @@ import net from 'node:net'
 import tls from 'node:tls'
 import { readFileSync } from 'node:fs'
 import type { Aedes } from 'aedes'
+import { ConfigError } from '../../config/env'
 import { guardPacketSize } from './packet-size-guard'
 
 export interface ListenerOptions {
@@ -39,13 +40,16 @@ export async function listenMqtt (options: ListenerOptions): Promise<{ server: n
 
 export interface TlsFiles { cert: string, key: string }
 
-export async function listenMqtts (options: ListenerOptions, files: TlsFiles): Promise<{ server: net.Server, port: number }> {
-  let tlsOptions: tls.TlsOptions
+/** Reads the PEM files of MQTTS; done before anything starts, so a bad path stops the node cleanly. */
+export function readTlsFiles (files: TlsFiles): tls.TlsOptions {
   try {
-    tlsOptions = { cert: readFileSync(files.cert), key: readFileSync(files.key) }
+    return { cert: readFileSync(files.cert), key: readFileSync(files.key) }
   } catch (err) {
-    throw new Error(`cannot read TLS_CERT/TLS_KEY (${(err as Error).message}); point them to PEM files`)
+    throw new ConfigError(`cannot read TLS_CERT/TLS_KEY (${(err as Error).message}); point them to PEM files`)
   }
+}
+
+export async function listenMqtts (options: ListenerOptions, tlsOptions: tls.TlsOptions): Promise<{ server: net.Server, port: number }> {
   const server = tls.createServer(tlsOptions, handleSocket(options))
   return { server, port: await listen(server, options.port, options.host) }
 }
