@@ -21,7 +21,7 @@ export const ConfigSchema = Type.Object({
   TLS_KEY: Type.Optional(Type.String({ minLength: 1, description: 'Path of the PEM private key for MQTTS.' })),
   INTERCOM_DIRECTORY: Type.String({ minLength: 1, default: DEMO_DIRECTORY, description: 'Path of the directory file (identities).' }),
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://', description: 'Puts broker state, routing and calls in Redis; nodes sharing it form one cluster.' })),
-  NODE_ID: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$', description: 'Broker id, unique per node in a cluster (random by default).' })),
+  NODE_ID: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$', description: 'Name of the node in logs and /health; each start adds a random suffix to make the broker id unique.' })),
   RING_TIMEOUT_MS: Millis(30_000),
   MAX_CALL_MS: Millis(7_200_000),
   OFFLINE_GRACE_MS: Millis(30_000),

@@ -46,7 +46,9 @@ const VERSION: string = (require('../../package.json') as { version: string }).v
 export async function startNode (options: NodeOptions): Promise<IntercomNode> {
   const { config } = options
   const logger = options.logger ?? pino({ level: config.LOG_LEVEL })
-  const id = config.NODE_ID ?? `node-${randomBytes(4).toString('hex')}`
+  // Unique per process, also when restarted under the same NODE_ID: the Redis persistence keys
+  // queued messages by broker id and a counter that restarts with the process.
+  const id = `${config.NODE_ID ?? 'node'}-${randomBytes(4).toString('hex')}`
   const directory = loadDirectory(config.INTERCOM_DIRECTORY)
   const tlsOptions = config.TLS_CERT !== undefined && config.TLS_KEY !== undefined
     ? readTlsFiles({ cert: config.TLS_CERT, key: config.TLS_KEY })
@@ -102,7 +104,7 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
     onDeviceOnline: (deviceId) => calls.devicePresence(deviceId, true),
     onDeviceOffline: (deviceId) => calls.devicePresence(deviceId, false)
   })
-  await backends.sweepPresence(async (deviceId, connectionId) => {
+  backends.sweepPresence(async (deviceId, connectionId) => {
     const change = await statusFeed.connectionClosed(deviceId, connectionId)
     if (change.changed) await calls.devicePresence(deviceId, false)
   })

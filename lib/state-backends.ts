@@ -22,7 +22,7 @@ export interface StateBackends {
    * Starts noticing the device connections of nodes that died (cluster only):
    * each one is handed to `onConnectionLost` as if its socket had closed.
    */
-  sweepPresence (onConnectionLost: (deviceId: string, connectionId: string) => Promise<unknown>): Promise<void>
+  sweepPresence (onConnectionLost: (deviceId: string, connectionId: string) => Promise<unknown>): void
   /** Spread into the broker's options: persistence, routing and heartbeat of a cluster. */
   readonly broker: { persistence?: unknown, mq?: unknown, heartbeatInterval?: number }
   /** Call after the broker has closed. */
@@ -40,7 +40,7 @@ export function createStateBackends (config: Config, nodeId: string, logger: Log
       callStore: new MemoryCallStore({ retentionMs: config.CALL_RETENTION_MS }),
       rateLimiter: createMemoryRateLimiter({ perSecond: config.RATE_LIMIT_PER_SECOND }),
       statusStore: createMemoryStatusStore(),
-      sweepPresence: async () => {},
+      sweepPresence: () => {},
       broker: {},
       close: async () => {}
     }
@@ -53,7 +53,7 @@ export function createStateBackends (config: Config, nodeId: string, logger: Log
     callStore: new RedisCallStore({ redis, retentionMs: config.CALL_RETENTION_MS }),
     rateLimiter: createRedisRateLimiter({ redis, perSecond: config.RATE_LIMIT_PER_SECOND }),
     statusStore: createRedisStatusStore({ redis, nodeId }),
-    async sweepPresence (onConnectionLost) {
+    sweepPresence (onConnectionLost) {
       sweeper = createPresenceSweeper({
         redis,
         nodeId,
@@ -62,7 +62,6 @@ export function createStateBackends (config: Config, nodeId: string, logger: Log
         onConnectionLost,
         onError: (err) => logger.warn({ err }, 'presence heartbeat or sweep failed; retrying')
       })
-      await sweeper.ready
     },
     broker: { persistence: brokerParts.persistence, mq: brokerParts.mq, heartbeatInterval: brokerParts.heartbeatInterval },
     async close () {

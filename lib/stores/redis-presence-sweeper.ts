@@ -23,8 +23,6 @@ export interface PresenceSweeperOptions {
 }
 
 export interface PresenceSweeper {
-  /** Resolves once the connections of this node's previous life are closed: record new ones only after. */
-  readonly ready: Promise<void>
   /**
    * Stops beating and sweeping, and drops this node's heartbeat, so the other
    * nodes close the connections it still holds at their next tick.
@@ -74,6 +72,8 @@ export function createPresenceSweeper (options: PresenceSweeperOptions): Presenc
   let stopped = false
   let timer: NodeJS.Timeout | undefined
   let sweeping: Promise<void> | null = null
+  /** Since when this node's beats have succeeded without a break. */
+  let beatingSince: number | null = null
 
   async function beat (): Promise<void> {
     // The heartbeat first: listed without one, this node would look dead.
@@ -107,28 +107,20 @@ export function createPresenceSweeper (options: PresenceSweeperOptions): Presenc
   async function tick (): Promise<void> {
     try {
       await beat()
-      sweeping ??= sweep().catch(onError).finally(() => { sweeping = null })
+      beatingSince ??= Date.now()
+      // Back from a Redis outage, every node's heartbeat may have lapsed: judge the
+      // others only once they, like this node, have had a whole TTL to beat again.
+      if (Date.now() - beatingSince >= ttlMs) sweeping ??= sweep().catch(onError).finally(() => { sweeping = null })
     } catch (err) {
+      beatingSince = null
       onError(err)
     }
     if (!stopped) timer = setTimeout(() => { running = tick() }, intervalMs)
   }
 
-  /** A node restarted under the same id: the connections it recorded before are gone. */
-  async function forgetPreviousLife (): Promise<void> {
-    const nodeConns = keys.nodeConns(nodeId)
-    for (const member of await redis.smembers(nodeConns)) {
-      const { deviceId, connectionId } = parseConnectionMember(member)
-      await onConnectionLost(deviceId, connectionId)
-      await redis.srem(nodeConns, member)
-    }
-  }
-
-  const ready = forgetPreviousLife().catch(onError)
-  let running = ready.then(tick)
+  let running = tick()
 
   return {
-    ready,
     async stop () {
       stopped = true
       clearTimeout(timer)
