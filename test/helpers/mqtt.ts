@@ -36,7 +36,7 @@ export function connect (t: Teardown, url: string, username: string | null, opti
   const { secret, ...rest } = options
   const client = mqtt.connect(url, {
     reconnectPeriod: 0,
-    connectTimeout: 5000,
+    connectTimeout: 15_000,
     protocolVersion: 4,
     ...(username === null ? {} : { username, password: secret ?? SECRETS[username] ?? '' }),
     ...rest
