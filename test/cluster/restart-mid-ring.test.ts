@@ -19,7 +19,9 @@ type Parties = [device: TestClient, resident: TestClient, service: TestClient]
 
 async function connectParties (t: tap.Test, node: ClusterNode, subscribe: boolean): Promise<Parties> {
   const clients = await Promise.all(PARTIES.map(async ({ name, filter, clientId }) => {
-    const options = { clean: false, clientId }
+    // A fresh node restoring persistent sessions has been seen to take over 15 s for a CONNACK
+    // on a heavily loaded machine; the subject here is the timer, so wait longer.
+    const options = { clean: false, clientId, connectTimeout: 45_000 }
     return subscribe ? await party(t, node.mqttUrl, name, filter, options) : await connect(t, node.mqttUrl, name, options)
   }))
   return clients as Parties
