@@ -7,6 +7,8 @@ export interface BenchOptions {
   connections: number[]
   /** Messages kept in flight (per published message) in the throughput runs. */
   window: number
+  /** Door devices of the call workload, each with a household of four residents. */
+  devices: number
   /** Record a CPU profile of the embedded broker and summarise it. */
   profile: boolean
   /** Entry point of another build of the node to measure instead of this tree's. */
@@ -19,6 +21,7 @@ export const USAGE = `usage: npm run bench -- [workload ...] [options]
   --quick              short runs (about a minute in all)
   --connections=N[,M]  idle connections to open (default 10000,20000; quick 5000)
   --window=N           messages in flight in the throughput runs (default 100)
+  --devices=N          door devices in the calls workload, 4 residents each (default 100)
   --profile            profile the embedded broker (node --cpu-prof) and print its hot spots
   --node-bin=PATH      measure another build's dist/bin/intercom-broker.js (A/B comparisons)
   --help               this text`
@@ -30,7 +33,7 @@ function positiveInteger (flag: string, value: string): number {
 }
 
 export function parseOptions (argv: readonly string[], known: readonly string[]): BenchOptions {
-  const options: BenchOptions = { workloads: [], quick: false, connections: [], window: 100, profile: false, help: false }
+  const options: BenchOptions = { workloads: [], quick: false, connections: [], window: 100, devices: 100, profile: false, help: false }
   for (const arg of argv) {
     const [flag, value] = arg.split('=', 2) as [string, string | undefined]
     if (flag === '--quick') options.quick = true
@@ -38,6 +41,7 @@ export function parseOptions (argv: readonly string[], known: readonly string[])
     else if (flag === '--help' || flag === '-h') options.help = true
     else if (flag === '--node-bin' && value !== undefined) options.nodeBin = value
     else if (flag === '--window' && value !== undefined) options.window = positiveInteger(flag, value)
+    else if (flag === '--devices' && value !== undefined) options.devices = positiveInteger(flag, value)
     else if (flag === '--connections' && value !== undefined) options.connections = value.split(',').map((v) => positiveInteger(flag, v))
     else if (!arg.startsWith('-') && known.includes(arg)) options.workloads.push(arg)
     else throw new Error(`unknown argument "${arg}"; try --help`)

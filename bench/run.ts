@@ -4,7 +4,7 @@ import path from 'node:path'
 import { embeddedBroker } from './brokers/embedded'
 import { mosquittoBroker } from './brokers/mosquitto'
 import { parseOptions, timing, USAGE, type BenchOptions } from './options'
-import { describeMachine, loadAverage } from './report/machine'
+import { cpuShare, describeMachine, loadAverage } from './report/machine'
 import { summariseProfiles } from './report/profile'
 import { renderTable, type Table } from './report/table'
 import { killAll } from './system/processes'
@@ -21,7 +21,7 @@ function targetsTable (targets: TargetCheck[]): Table {
   const verdict = (met: boolean | null): string => (met === null ? 'not decided here' : met ? 'met' : '**missed**')
   return {
     title: 'Targets',
-    note: 'Ratios are embedded ÷ Mosquitto, both measured in this run with the same clients.',
+    note: 'Ratios (raw, connections) are embedded ÷ Mosquitto, both measured in this run with the same clients; the call targets are absolute.',
     columns: ['target', 'measured', 'verdict'],
     rows: targets.map((t) => [t.target, t.measured, verdict(t.met)])
   }
@@ -39,6 +39,7 @@ async function run (options: BenchOptions): Promise<void> {
     const report = await workload.run({
       options,
       timing: timing(options.quick),
+      profileDir,
       brokers: [mosquittoBroker(), embeddedBroker({ profileDir, bin: options.nodeBin === undefined ? undefined : path.resolve(options.nodeBin) })],
       log
     })
@@ -50,7 +51,7 @@ async function run (options: BenchOptions): Promise<void> {
     targets.push(...report.targets)
   }
   if (targets.length > 0) print(renderTable(targetsTable(targets)))
-  print(`Load average at the end: ${loadAverage()}.`)
+  print(`Load average at the end: ${loadAverage()}; a busy loop got ${cpuShare()} of a core.`)
 }
 
 function main (): void {

@@ -19,7 +19,7 @@ function benchDirectory (): string {
 }
 
 /** Waits for the log line that carries the bound ports; the rest of the log is drained and kept short. */
-function waitForPorts (child: ReturnType<typeof spawnTracked>, timeoutMs: number): Promise<{ mqtt: number }> {
+function waitForPorts (child: ReturnType<typeof spawnTracked>, timeoutMs: number): Promise<{ mqtt: number, http: number }> {
   let pending = ''
   let tail = ''
   return new Promise((resolve, reject) => {
@@ -32,7 +32,7 @@ function waitForPorts (child: ReturnType<typeof spawnTracked>, timeoutMs: number
       for (const line of lines) {
         if (!line.includes('"ports"')) continue
         clearTimeout(timer)
-        resolve((JSON.parse(line) as { ports: { mqtt: number } }).ports)
+        resolve((JSON.parse(line) as { ports: { mqtt: number, http: number } }).ports)
       }
       if (pending.length > 65_536) pending = ''
     })
@@ -50,44 +50,60 @@ export interface EmbeddedOptions {
   bin?: string
 }
 
+export interface NodeOptions extends EmbeddedOptions {
+  /** The directory file's JSON text; the bench client alone by default. */
+  directory?: string
+  /** Extra environment of the node (REDIS_URL, limits...). */
+  env?: Record<string, string>
+}
+
+export interface RunningNode extends RunningBroker {
+  readonly httpPort: number
+}
+
 /** The real node (`dist/bin/intercom-broker.js`) in its own process, HTTP included, as in production. */
+export async function startNode (options: NodeOptions = {}): Promise<RunningNode> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'intercom-bench-'))
+  const directory = path.join(dir, 'directory.json')
+  writeFileSync(directory, options.directory ?? benchDirectory())
+  // Node 20 refuses --cpu-prof in NODE_OPTIONS: it goes on the command line.
+  const profile = options.profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`]
+  const child = spawnTracked(process.execPath, [...profile, options.bin ?? BIN], {
+    env: {
+      ...process.env,
+      MQTT_PORT: '0',
+      HTTP_PORT: '0',
+      HOST: '127.0.0.1',
+      INTERCOM_DIRECTORY: directory,
+      // info, because the port line is logged at that level.
+      LOG_LEVEL: 'info',
+      ...options.env
+    }
+  })
+  try {
+    const ports = await waitForPorts(child, 20_000)
+    return {
+      label: options.bin === undefined ? 'embedded (intercom-broker, Aedes)' : `embedded (${options.bin})`,
+      pid: child.pid as number,
+      port: ports.mqtt,
+      httpPort: ports.http,
+      async stop () {
+        await stopProcess(child, 10_000)
+        rmSync(dir, { recursive: true, force: true })
+      }
+    }
+  } catch (err) {
+    await stopProcess(child)
+    rmSync(dir, { recursive: true, force: true })
+    throw err
+  }
+}
+
+/** The node as one of the brokers compared with Mosquitto. */
 export function embeddedBroker (options: EmbeddedOptions = {}): BrokerKind {
   return {
     name: 'embedded',
     missing: () => null,
-    async start (): Promise<RunningBroker> {
-      const dir = mkdtempSync(path.join(os.tmpdir(), 'intercom-bench-'))
-      const directory = path.join(dir, 'directory.json')
-      writeFileSync(directory, benchDirectory())
-      // Node 20 refuses --cpu-prof in NODE_OPTIONS: it goes on the command line.
-      const profile = options.profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`]
-      const child = spawnTracked(process.execPath, [...profile, options.bin ?? BIN], {
-        env: {
-          ...process.env,
-          MQTT_PORT: '0',
-          HTTP_PORT: '0',
-          HOST: '127.0.0.1',
-          INTERCOM_DIRECTORY: directory,
-          // info, because the port line is logged at that level.
-          LOG_LEVEL: 'info'
-        }
-      })
-      try {
-        const ports = await waitForPorts(child, 20_000)
-        return {
-          label: options.bin === undefined ? 'embedded (intercom-broker, Aedes)' : `embedded (${options.bin})`,
-          pid: child.pid as number,
-          port: ports.mqtt,
-          async stop () {
-            await stopProcess(child, 10_000)
-            rmSync(dir, { recursive: true, force: true })
-          }
-        }
-      } catch (err) {
-        await stopProcess(child)
-        rmSync(dir, { recursive: true, force: true })
-        throw err
-      }
-    }
+    start: () => startNode(options)
   }
 }

@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
-import { sleep, spawnTracked, stopProcess } from '../system/processes'
+import { freePort, waitForListener } from '../system/ports'
+import { spawnTracked, stopProcess } from '../system/processes'
 import { BENCH_IDENTITY, type BrokerKind, type RunningBroker } from './broker'
 
 const CANDIDATES = [process.env.MOSQUITTO, '/usr/sbin/mosquitto', '/usr/local/sbin/mosquitto', '/usr/bin/mosquitto']
@@ -15,30 +15,6 @@ function findBinary (): string | undefined {
 function version (binary: string): string {
   const out = spawnSync(binary, ['-h'], { encoding: 'utf8' }).stdout ?? ''
   return /version (\S+)/.exec(out)?.[1] ?? '?'
-}
-
-function freePort (): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo
-      server.close(() => resolve(port))
-    })
-  })
-}
-
-async function waitForListener (port: number, timeoutMs: number, alive: () => boolean): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline && alive()) {
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, '127.0.0.1', () => { socket.destroy(); resolve(true) })
-      socket.once('error', () => resolve(false))
-    })
-    if (open) return
-    await sleep(50)
-  }
-  throw new Error(`mosquitto did not listen on port ${port}`)
 }
 
 /**

@@ -49,6 +49,44 @@ export interface ConnectResult {
   firstError: string | null
 }
 
+export interface CallsSpec {
+  mqttPort: number
+  httpPort: number
+  /** Indices of the devices this generator drives; their residents come with them. */
+  devices: number[]
+}
+
+/** How a call is started: `POST /api/mqtt/call` or `calls/request/D`. The rest of a call is MQTT either way. */
+export type CallTransport = 'http' | 'mqtt'
+
+export interface CallStep {
+  transport: CallTransport
+  /** `rate`: open loop, calls started per second; `cycles`: closed loop, each device calls again once its call ended. */
+  mode: 'rate' | 'cycles'
+  /** Calls per second this generator starts (`rate`). */
+  rate: number
+  /** Devices cycling at once (`cycles`). */
+  concurrency: number
+  warmupMs: number
+  measureMs: number
+}
+
+export interface CallsResult {
+  seconds: number
+  /** Calls started inside the measured window. */
+  started: number
+  /** Calls (`rate`) or cycles (`cycles`) that ended inside the window. */
+  ended: number
+  /** `rate`: request → last invite, per call started in the window; `cycles`: request → last end message, per cycle ended in it. In ms. */
+  samples: number[]
+  /** Refusals and calls that never completed, by error code. */
+  failures: Record<string, number>
+  /** Devices passed over because their previous call had not ended yet. */
+  skippedBusy: number
+  /** Messages that matched no call in progress. */
+  stray: number
+}
+
 /** What generators tell the runner: phase marks (the runner samples the broker then) and results. */
 export type GeneratorMessage =
   | { type: 'ready' }
@@ -56,6 +94,7 @@ export type GeneratorMessage =
   | { type: 'window-end' }
   | { type: 'raw-result', result: RawResult }
   | { type: 'connected', result: ConnectResult }
+  | { type: 'calls-result', result: CallsResult }
   | { type: 'closed' }
   | { type: 'error', message: string }
 
@@ -63,5 +102,7 @@ export type GeneratorMessage =
 export type RunnerMessage =
   | { type: 'raw', spec: RawSpec }
   | { type: 'connect', spec: ConnectSpec }
+  | { type: 'calls-connect', spec: CallsSpec }
+  | { type: 'calls-step', step: CallStep }
   | { type: 'go' }
   | { type: 'close' }

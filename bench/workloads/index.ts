@@ -1,6 +1,7 @@
+import { callsWorkload } from './calls'
 import { connectionsWorkload } from './connections'
 import { rawWorkload } from './raw'
 import type { Workload } from './workload'
 
 /** Every workload, in the order a full run takes them. */
-export const WORKLOADS: readonly Workload[] = [rawWorkload, connectionsWorkload]
+export const WORKLOADS: readonly Workload[] = [rawWorkload, connectionsWorkload, callsWorkload]

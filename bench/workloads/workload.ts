@@ -20,6 +20,8 @@ export interface WorkloadContext {
   timing: Timing
   /** Mosquitto first: it is the reference every ratio divides by. */
   brokers: readonly BrokerKind[]
+  /** Where profiled nodes write their V8 CPU profiles (`--profile`). */
+  profileDir?: string
   /** Progress, on stderr; the tables go to stdout. */
   log (line: string): void
 }

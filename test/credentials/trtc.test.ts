@@ -148,3 +148,18 @@ t.test('TRTC options from the configuration: configured, demo, or none', async (
   t.equal(none.options.trtc, null)
   t.equal(createCredentials(none.options).trtc, null)
 })
+
+t.test('a UserSig serves every room of its user while half its lifetime is left', async (t) => {
+  const signer = createTrtcSigner({ sdkAppId: SDK_APP_ID, secretKey: SECRET, expireSeconds: EXPIRE })
+  const first = signer.forRoom('resident_2', 'call-a')
+  const second = signer.forRoom('resident_2', 'call-b')
+  t.equal(second.user_sig, first.user_sig, 'the same user reuses its UserSig')
+  t.equal(second.room_id, 'call-b', 'in the room of each call')
+  t.not(signer.forRoom('resident_3', 'call-a').user_sig, first.user_sig, 'another user has its own')
+  t.equal(verifyUserSig(second.user_sig, SECRET).identifier, 'resident_2')
+
+  const shortLived = createTrtcSigner({ sdkAppId: SDK_APP_ID, secretKey: SECRET, expireSeconds: 1 })
+  const early = shortLived.userSig('device_1')
+  await new Promise((resolve) => setTimeout(resolve, 1100))
+  t.not(shortLived.userSig('device_1').user_sig, early.user_sig, 'past half its lifetime it is signed again')
+})
