@@ -38,6 +38,20 @@ t.test('the device cancels while ringing', async (t) => {
   t.same(ended.legs.map((l: { state: string }) => l.state), ['cancelled', 'cancelled', 'cancelled'])
 })
 
+t.test('an ended call stays readable for CALL_RETENTION_MS, then is gone', async (t) => {
+  const retentionMs = 400
+  const scene = await startScene(t, { env: { CALL_RETENTION_MS: String(retentionMs) } })
+  const base = scene.node.httpUrl
+  const callId = (await callHttp(base, { target_resident_id: '2' })).call_id as string
+  await actHttp(base, 'device/1', callId, 'cancelled')
+  t.match(await session(base, callId), { status: 'ended', end_reason: 'cancelled' }, 'readable once ended')
+  t.equal((await callHttp(base, { target_resident_id: '2' })).status, 'ringing', 'the device is free at once')
+  await settle(retentionMs + 300)
+  const gone = await request(base, 'GET', `/api/mqtt/session?call_id=${callId}`, { as: 'service/ops' })
+  t.equal(gone.status, 404, 'past its retention')
+  t.equal(gone.body.error, 'call_not_found')
+})
+
 t.test('a device with an active call is busy, over HTTP and MQTT', async (t) => {
   const scene = await startScene(t)
   const base = scene.node.httpUrl
