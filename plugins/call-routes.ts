@@ -35,7 +35,7 @@ async function callRoutes (fastify: FastifyInstance, options: CallRoutesOptions)
     if (deviceId === undefined) throw new IntercomError('invalid_request', 'device_device_id is required')
     const view = await calls.start(identityOf(request), {
       deviceId,
-      provider: 'trtc',
+      provider: body.provider ?? 'trtc',
       ...(body.target_resident_id === undefined ? {} : { targetResidentId: body.target_resident_id }),
       ...(body.household_number === undefined ? {} : { householdNumber: body.household_number }),
       ...(body.timestamp === undefined ? {} : { timestamp: body.timestamp })

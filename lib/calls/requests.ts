@@ -1,7 +1,7 @@
 import { Type, type Static } from 'typebox'
 import { IntercomError } from '../errors'
 import { ID_PATTERN } from '../identity'
-import { ClientActionSchema } from './session'
+import { ClientActionSchema, PROVIDERS } from './session'
 
 /**
  * The bodies of the call requests (CONTRACT §4, §5), for HTTP and MQTT alike.
@@ -19,6 +19,7 @@ export const StartCallBodySchema = Type.Object({
   device_id: Type.Optional(Id),
   target_resident_id: Type.Optional(Id),
   household_number: Type.Optional(Id),
+  provider: Type.Optional(Type.Enum(PROVIDERS, { description: 'media provider of the call; trtc by default' })),
   timestamp: Type.Optional(Timestamp),
   request_id: Type.Optional(RequestId)
 }, { additionalProperties: false })

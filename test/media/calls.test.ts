@@ -146,3 +146,18 @@ t.test('an rtc call: the invite and the device\'s ringing carry that party\'s to
     t.same(residents[id]!.messages.filter((m) => m.json.call_id === callId), [], `resident ${id} was not rung`)
   }
 })
+
+t.test('a device asks for an rtc call over MQTT with provider: every party gets its RTC token', async (t) => {
+  const { device, residents, before } = await parties(t)
+  await device.publish('calls/request/1', { household_number: '101', provider: 'rtc' })
+  const ringing = (await device.waitFor(control('ringing'))).json
+  const callId = String(ringing.call_id)
+  t.equal((ringing.session as Record<string, unknown>).provider, 'rtc')
+  checkRtc(t, ringing.rtc, 'device_1', callId, before)
+  for (const id of ['2', '3']) {
+    const message = (await residents[id]!.waitFor(invite(id, callId))).json
+    checkRtc(t, message.rtc, `resident_${id}`, callId, before)
+  }
+  await device.publish('calls/request/1', { provider: 'jitsi' })
+  t.match((await device.waitFor((m) => m.topic === 'devices/1/calls/error')).json, { error: 'invalid_request', message: /provider/ })
+})
