@@ -8,7 +8,7 @@ import { topics } from '../topics/names'
 
 export const SystemMessageInputSchema = Type.Object({
   type: Type.String({ pattern: ID_PATTERN, description: 'one topic level: the message goes to system/<type>' }),
-  level: Type.Union([Type.Literal('info'), Type.Literal('warning'), Type.Literal('error')]),
+  level: Type.Enum(['info', 'warning', 'error']),
   message: Type.String({ minLength: 1 }),
   timestamp: Type.Optional(Type.Integer({ minimum: 0, description: 'ms since epoch; now when absent' })),
   data: Type.Optional(Type.Unknown()),
