@@ -51,6 +51,9 @@ function insideReserved (levels: readonly string[]): boolean {
   return RESERVED.some((r) => filterCovers(r, levels))
 }
 
+/** Publish verdicts remembered per integration client identity. */
+const CLIENT_VERDICT_CACHE = 1024
+
 const SYSTEM_ALL = ['system', '#']
 const EVERYTHING = ['#']
 
@@ -87,12 +90,23 @@ export function compileRights (identity: Identity, directory: Directory): TopicR
       const rights = directory.rightsOfClient(identity.id)
       const publish = rights?.publish ?? []
       const subscribe = rights?.subscribe ?? []
+      const decide = (topic: string): PublishVerdict => {
+        if (!isValidTopicName(topic) || topic.startsWith('$')) return DENY
+        const levels = topic.split('/')
+        if (!matchesAny(publish, levels)) return DENY
+        return mayBeReserved(topic) && matchesAny(RESERVED, levels) ? DENY : FORWARD
+      }
+      // Integrations publish on few topics, often: remember the verdicts, within bounds.
+      const verdicts = new Map<string, PublishVerdict>()
       return {
         publish: (topic) => {
-          if (!isValidTopicName(topic) || topic.startsWith('$')) return DENY
-          const levels = topic.split('/')
-          if (!matchesAny(publish, levels)) return DENY
-          return mayBeReserved(topic) && matchesAny(RESERVED, levels) ? DENY : FORWARD
+          let verdict = verdicts.get(topic)
+          if (verdict === undefined) {
+            verdict = decide(topic)
+            if (verdicts.size >= CLIENT_VERDICT_CACHE) verdicts.clear()
+            verdicts.set(topic, verdict)
+          }
+          return verdict
         },
         // A filter inside the reserved topics is refused outright; a wider one
         // (`#`) is granted and the reserved deliveries are withheld by receive().
