@@ -1,6 +1,7 @@
 import { Aedes, type Client } from 'aedes'
 import type { Logger } from 'pino'
 import type { Directory } from '../directory/directory'
+import type { SessionOwners } from '../stores/session-owners'
 import { ClientContexts } from './client-context'
 import { createHooks, type RefusalNotifier, type RequestHandler } from './hooks'
 
@@ -11,6 +12,7 @@ export interface BrokerOptions {
   logger: Logger
   handleRequest: RequestHandler
   notifyRefusal: RefusalNotifier
+  sessionOwners: SessionOwners
   /** aedes persistence and mqemitter; in-memory ones when absent. */
   persistence?: unknown
   mq?: unknown
@@ -34,7 +36,8 @@ export async function createBroker (options: BrokerOptions): Promise<IntercomBro
     contexts,
     logger: options.logger,
     handleRequest: options.handleRequest,
-    notifyRefusal: options.notifyRefusal
+    notifyRefusal: options.notifyRefusal,
+    sessionOwners: options.sessionOwners
   })
   aedes = await Aedes.createBroker({
     id: options.id,

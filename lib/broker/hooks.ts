@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { AedesOptions, Client } from 'aedes'
 import type { Logger } from 'pino'
 import type { Directory } from '../directory/directory'
+import type { SessionOwners } from '../stores/session-owners'
 import type { Identity } from '../identity'
 import { compileRights, type RequestKind, type TopicRights } from '../topics/rights'
 import { DISCARD_TOPIC } from '../topics/names'
@@ -21,11 +22,12 @@ export interface HookOptions {
   notifyRefusal: RefusalNotifier
   /** The connected client with this id on this node, if any. */
   findClient: (clientId: string) => Client | undefined
+  sessionOwners: SessionOwners
 }
 
 type Hooks = Required<Pick<AedesOptions, 'preConnect' | 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'authorizeForward'>>
 
-const CONNACK = { IDENTIFIER_REJECTED: 2, BAD_CREDENTIALS: 4, NOT_AUTHORIZED: 5 } as const
+const CONNACK = { IDENTIFIER_REJECTED: 2, SERVER_UNAVAILABLE: 3, BAD_CREDENTIALS: 4, NOT_AUTHORIZED: 5 } as const
 
 function refusal (returnCode: number, message: string): Error & { returnCode: number } {
   return Object.assign(new Error(message), { returnCode })
@@ -47,7 +49,7 @@ function discard (packet: { topic: string, retain: boolean, payload: Buffer | st
  * (CONTRACT §2), and that hand request topics to the call logic.
  */
 export function createHooks (options: HookOptions): Hooks {
-  const { directory, contexts, logger, handleRequest, notifyRefusal, findClient } = options
+  const { directory, contexts, logger, handleRequest, notifyRefusal, findClient, sessionOwners } = options
   // MQTT-3.1.3-8: a zero-length client id needs a clean session.
   const emptyIdWithSession = new WeakSet<Client>()
   // Rights depend on the identity alone: every connection of one identity shares them.
@@ -81,18 +83,25 @@ export function createHooks (options: HookOptions): Hooks {
           callback(refusal(CONNACK.BAD_CREDENTIALS, 'bad username or password'), null)
           return
         }
-        // A session takeover is for the same identity only: nobody can kick another identity off by reusing its client id.
+        // A session takeover is for the same identity only: nobody can kick another identity off
+        // by reusing its client id, nor take over or wipe its persistent session.
         const holder = findClient(client.id)
         const holderIdentity = holder === undefined || holder === client ? undefined : contexts.get(holder)?.identity
         if (holderIdentity !== undefined && holderIdentity.name !== identity.name) {
           callback(refusal(CONNACK.IDENTIFIER_REJECTED, `client id ${client.id} is in use by another identity`), null)
           return
         }
-        contexts.set(client, { identity, rights: rightsOf(identity), connectionId: randomUUID(), queue: Promise.resolve() })
-        callback(null, true)
-      }, (err: unknown) => {
+        return sessionOwners.claim(client.id, identity.name, !client.clean).then((mayUse) => {
+          if (!mayUse) {
+            callback(refusal(CONNACK.IDENTIFIER_REJECTED, `client id ${client.id} belongs to another identity's session`), null)
+            return
+          }
+          contexts.set(client, { identity, rights: rightsOf(identity), connectionId: randomUUID(), queue: Promise.resolve() })
+          callback(null, true)
+        })
+      }).catch((err: unknown) => {
         logger.error({ err }, 'authentication failed unexpectedly')
-        callback(refusal(CONNACK.NOT_AUTHORIZED, 'authentication is unavailable'), null)
+        callback(refusal(CONNACK.SERVER_UNAVAILABLE, 'authentication is unavailable; retry'), null)
       })
     },
 
