@@ -8,6 +8,16 @@ import { startTestNode } from '../helpers/node'
 const GRANTED = 1
 const REFUSED = 128
 
+/** One connection per identity, opened on first use. */
+async function clientOf (t: Parameters<typeof connect>[0], url: string, clients: Map<string, TestClient>, name: string): Promise<TestClient> {
+  let client = clients.get(name)
+  if (client === undefined) {
+    client = await connect(t, url, name)
+    clients.set(name, client)
+  }
+  return client
+}
+
 /** Every row of CONTRACT §2, subscribe side: [identity, filter, granted?]. */
 const SUBSCRIBE_CASES: Array<[string, string, boolean]> = [
   ['device/1', 'devices/1/#', true],
@@ -46,11 +56,7 @@ t.test('subscribe rights: every row of the rights table, allowed and denied', as
   const { mqttUrl } = await startTestNode(t)
   const clients = new Map<string, TestClient>()
   for (const [name, filter, allowed] of SUBSCRIBE_CASES) {
-    let c = clients.get(name)
-    if (c === undefined) {
-      c = await connect(t, mqttUrl, name)
-      clients.set(name, c)
-    }
+    const c = await clientOf(t, mqttUrl, clients, name)
     const [grant] = await c.subscribe(filter)
     t.equal(grant, allowed ? GRANTED : REFUSED, `${name} ${allowed ? 'may' : 'may not'} subscribe to ${filter}`)
   }
@@ -87,11 +93,7 @@ t.test('publish rights: only allowed publishes reach a subscriber; server-only t
   await spy.subscribe('$intercom/#').then(([grant]) => t.equal(grant, REFUSED, 'nobody can listen to discarded publishes'))
   const clients = new Map<string, TestClient>()
   for (const [name, topic] of FORWARD_CASES) {
-    let c = clients.get(name)
-    if (c === undefined) {
-      c = await connect(t, mqttUrl, name)
-      clients.set(name, c)
-    }
+    const c = await clientOf(t, mqttUrl, clients, name)
     await c.client.publishAsync(topic, JSON.stringify({ forged: topic, by: name }), { qos: 1, retain: true })
   }
   await settle()

@@ -28,6 +28,11 @@ export async function startClusterNode (t: Teardown, redisUrl: string, id: strin
   }
 }
 
+/** Nodes A and B on one Redis, started side by side. */
+export async function startTwoNodes (t: Teardown, redisUrl: string, env: Record<string, string> = {}): Promise<[ClusterNode, ClusterNode]> {
+  return Promise.all([startClusterNode(t, redisUrl, 'node-a', env), startClusterNode(t, redisUrl, 'node-b', env)])
+}
+
 /** Kills a node at once (no goodbye to Redis, no wills sent by itself) and waits until it is gone. */
 export async function killNode (node: ClusterNode, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
   node.process.child.kill(signal)

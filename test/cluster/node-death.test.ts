@@ -2,7 +2,7 @@ import type { IConnackPacket } from 'mqtt'
 import t from 'tap'
 import { connect, settle, type TestClient } from '../helpers/mqtt'
 import { requireRedis, startRedis } from '../helpers/redis'
-import { actHttp, actMqtt, callMqtt, historyOf, killNode, lines, party, session, startClusterNode, waitAction, waitEnded, type ClusterNode } from './helpers'
+import { actHttp, actMqtt, callMqtt, historyOf, killNode, lines, party, session, startTwoNodes, waitAction, waitEnded, type ClusterNode } from './helpers'
 
 const RING_TIMEOUT_MS = 1500
 /** The door keeps its session across connections: clean: false, a fixed client id, QoS 1. */
@@ -14,8 +14,7 @@ interface Cluster { a: ClusterNode, b: ClusterNode, device: TestClient, r2: Test
 async function cluster (t: tap.Test): Promise<Cluster> {
   const redis = await startRedis(t)
   const env = { RING_TIMEOUT_MS: String(RING_TIMEOUT_MS) }
-  const [a, b] = await Promise.all([startClusterNode(t, redis.url, 'node-a', env), startClusterNode(t, redis.url, 'node-b', env)])
-  if (a === undefined || b === undefined) throw new Error('two nodes expected')
+  const [a, b] = await startTwoNodes(t, redis.url, env)
   const device = await party(t, a.mqttUrl, 'device/1', 'devices/1/#', DOOR)
   const r2 = await party(t, b.mqttUrl, 'resident/2', 'users/2/#')
   const service = await party(t, b.mqttUrl, 'service/ops', 'calls/+/events')

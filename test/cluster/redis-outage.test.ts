@@ -3,7 +3,7 @@ import t from 'tap'
 import { request, type HttpResult } from '../helpers/http'
 import { settle } from '../helpers/mqtt'
 import { requireRedis, startRedis } from '../helpers/redis'
-import { actHttp, actMqtt, callHttp, historyOf, lines, party, startClusterNode, waitAction, waitEnded } from './helpers'
+import { actHttp, actMqtt, callHttp, historyOf, lines, party, startTwoNodes, waitAction, waitEnded } from './helpers'
 
 /**
  * Longer than the retry budget ioredis gives a queued command by default (20
@@ -25,8 +25,7 @@ async function untilOk (send: () => Promise<HttpResult>, timeoutMs = 15_000): Pr
 if (requireRedis(t)) {
   t.test('Redis stops mid-call: requests are refused, nothing is half-applied, the call goes on after', async (t) => {
     const redis = await startRedis(t)
-    const [a, b] = await Promise.all([startClusterNode(t, redis.url, 'node-a'), startClusterNode(t, redis.url, 'node-b')])
-    if (a === undefined || b === undefined) throw new Error('two nodes expected')
+    const [a, b] = await startTwoNodes(t, redis.url)
     const device = await party(t, a.mqttUrl, 'device/1', 'devices/1/#')
     const r2 = await party(t, b.mqttUrl, 'resident/2', 'users/2/#')
     const r3 = await party(t, a.mqttUrl, 'resident/3', 'users/3/#')

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { settle, type TestClient } from '../helpers/mqtt'
 import { requireRedis, startRedis } from '../helpers/redis'
-import { actHttp, actMqtt, callMqtt, historyOf, lines, party, session, startClusterNode, waitAction, waitEnded } from './helpers'
+import { actHttp, actMqtt, callMqtt, historyOf, lines, party, session, startClusterNode, startTwoNodes, waitAction, waitEnded } from './helpers'
 
 /**
  * Real node processes on one real Redis: the parties of a call sit on different
@@ -10,8 +10,7 @@ import { actHttp, actMqtt, callMqtt, historyOf, lines, party, session, startClus
 if (requireRedis(t)) {
   t.test('device, residents and services on different nodes', async (t) => {
     const redis = await startRedis(t)
-    const [a, b] = await Promise.all([startClusterNode(t, redis.url, 'node-a'), startClusterNode(t, redis.url, 'node-b')])
-    if (a === undefined || b === undefined) throw new Error('two nodes expected')
+    const [a, b] = await startTwoNodes(t, redis.url)
     const device = await party(t, a.mqttUrl, 'device/1', 'devices/1/#')
     const r4 = await party(t, b.mqttUrl, 'resident/4', 'users/4/#')
     const service = await party(t, b.mqttUrl, 'service/ops', 'calls/+/events')
