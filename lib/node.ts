@@ -60,7 +60,6 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
     id,
     directory,
     logger,
-    sessionOwners: backends.sessionOwners,
     handleRequest: (context, kind, payload) => requests.handle(context, kind, payload),
     notifyRefusal: (context, topic) => {
       sendErrorReply(publisher, context.identity, new IntercomError('forbidden', `${context.identity.name} may not publish on ${topic}`))

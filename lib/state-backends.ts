@@ -9,9 +9,7 @@ import { MemoryCallStore } from './stores/memory-call-store'
 import { createMemoryStatusStore } from './stores/memory-status-store'
 import { RedisCallStore } from './stores/redis-call-store'
 import { createPresenceSweeper, type PresenceSweeper } from './stores/redis-presence-sweeper'
-import { createRedisSessionOwners } from './stores/redis-session-owners'
 import { createRedisStatusStore } from './stores/redis-status-store'
-import { createMemorySessionOwners, type SessionOwners } from './stores/session-owners'
 import type { StatusStore } from './stores/status-store'
 
 /** Where a node keeps what matters: its own memory, or the Redis a cluster shares. */
@@ -20,7 +18,6 @@ export interface StateBackends {
   readonly callStore: CallStore
   readonly rateLimiter: RateLimiter
   readonly statusStore: StatusStore
-  readonly sessionOwners: SessionOwners
   /**
    * Starts noticing the device connections of nodes that died (cluster only):
    * each one is handed to `onConnectionLost` as if its socket had closed.
@@ -43,7 +40,6 @@ export function createStateBackends (config: Config, nodeId: string, logger: Log
       callStore: new MemoryCallStore({ retentionMs: config.CALL_RETENTION_MS }),
       rateLimiter: createMemoryRateLimiter({ perSecond: config.RATE_LIMIT_PER_SECOND }),
       statusStore: createMemoryStatusStore(),
-      sessionOwners: createMemorySessionOwners(),
       sweepPresence: () => {},
       broker: {},
       close: async () => {}
@@ -57,7 +53,6 @@ export function createStateBackends (config: Config, nodeId: string, logger: Log
     callStore: new RedisCallStore({ redis, retentionMs: config.CALL_RETENTION_MS }),
     rateLimiter: createRedisRateLimiter({ redis, perSecond: config.RATE_LIMIT_PER_SECOND }),
     statusStore: createRedisStatusStore({ redis, nodeId }),
-    sessionOwners: createRedisSessionOwners({ redis }),
     sweepPresence (onConnectionLost) {
       sweeper = createPresenceSweeper({
         redis,

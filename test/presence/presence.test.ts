@@ -7,7 +7,6 @@ import { loadDirectory } from '../../lib/directory/load'
 import { startPresence } from '../../lib/presence/presence'
 import { createStatusFeed } from '../../lib/presence/status-feed'
 import { createMemoryStatusStore } from '../../lib/stores/memory-status-store'
-import { createMemorySessionOwners } from '../../lib/stores/session-owners'
 import { request } from '../helpers/http'
 import { connect, settle, type TestClient } from '../helpers/mqtt'
 import { DEMO_DIRECTORY, startTestNode } from '../helpers/node'
@@ -107,7 +106,7 @@ t.test('presence callbacks fire once per transition, and not at a takeover', asy
   const logger = pino({ level: 'silent' })
   const directory = loadDirectory(DEMO_DIRECTORY)
   const broker = await createBroker({
-    id: 'presence-test', directory, logger, sessionOwners: createMemorySessionOwners(), handleRequest: async () => {}, notifyRefusal: () => {}
+    id: 'presence-test', directory, logger, handleRequest: async () => {}, notifyRefusal: () => {}
   })
   const publisher = createPublisher(broker.aedes)
   const events: string[] = []
