@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import type { AedesOptions, Client } from 'aedes'
 import type { Logger } from 'pino'
+import type { Authenticator } from '../auth/authenticator'
+import { mqttOrigin } from '../auth/mqtt-origin'
 import type { Directory } from '../directory/directory'
 import type { SessionOwners } from '../stores/session-owners'
 import type { Identity } from '../identity'
@@ -16,6 +18,7 @@ export type RefusalNotifier = (context: ClientContext, topic: string) => void
 
 export interface HookOptions {
   directory: Directory
+  authenticator: Authenticator
   contexts: ClientContexts
   logger: Logger
   handleRequest: RequestHandler
@@ -28,6 +31,8 @@ export interface HookOptions {
 type Hooks = Required<Pick<AedesOptions, 'preConnect' | 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'authorizeForward'>>
 
 const CONNACK = { IDENTIFIER_REJECTED: 2, SERVER_UNAVAILABLE: 3, BAD_CREDENTIALS: 4, NOT_AUTHORIZED: 5 } as const
+/** A throttled sign-in is not told whether its secret was right. */
+const SIGN_IN_REFUSAL = { bad_credentials: CONNACK.BAD_CREDENTIALS, throttled: CONNACK.NOT_AUTHORIZED, busy: CONNACK.SERVER_UNAVAILABLE } as const
 
 function refusal (returnCode: number, message: string): Error & { returnCode: number } {
   return Object.assign(new Error(message), { returnCode })
@@ -49,7 +54,7 @@ function discard (packet: { topic: string, retain: boolean, payload: Buffer | st
  * (CONTRACT §2), and that hand request topics to the call logic.
  */
 export function createHooks (options: HookOptions): Hooks {
-  const { directory, contexts, logger, handleRequest, notifyRefusal, findClient, sessionOwners } = options
+  const { directory, authenticator, contexts, logger, handleRequest, notifyRefusal, findClient, sessionOwners } = options
   // MQTT-3.1.3-8: a zero-length client id needs a clean session.
   const emptyIdWithSession = new WeakSet<Client>()
   // Rights depend on the identity alone: every connection of one identity shares them.
@@ -78,11 +83,12 @@ export function createHooks (options: HookOptions): Hooks {
         callback(refusal(CONNACK.NOT_AUTHORIZED, 'anonymous connections are not allowed'), null)
         return
       }
-      directory.authenticate(username, password.toString('utf8')).then((identity) => {
-        if (identity === null) {
-          callback(refusal(CONNACK.BAD_CREDENTIALS, 'bad username or password'), null)
+      authenticator.authenticate({ username, credential: password.toString('utf8'), ...mqttOrigin(client) }).then((signIn) => {
+        if (!signIn.ok) {
+          callback(refusal(SIGN_IN_REFUSAL[signIn.reason], signIn.message), null)
           return
         }
+        const { identity } = signIn
         // A session takeover is for the same identity only: nobody can kick another identity off
         // by reusing its client id, nor take over or wipe its persistent session.
         const holder = findClient(client.id)
