@@ -112,7 +112,12 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
   })
   registerCallRequests(requests, calls)
 
-  const statusFeed = createStatusFeed({ store: statusStore, publisher })
+  const statusFeed = createStatusFeed({
+    store: statusStore,
+    publisher,
+    rateLimit: { limiter: backends.statusRateLimiter, perSecond: config.STATUS_UPDATES_PER_SECOND },
+    bounds: { maxValueBytes: config.STATUS_MAX_VALUE_BYTES, maxStatusBytes: config.STATUS_MAX_BYTES }
+  })
   const presence = startPresence({
     broker: broker.aedes,
     contexts: broker.contexts,
@@ -178,6 +183,8 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
     await http.close()
     await callStore.close()
     await rateLimiter.close()
+    await backends.statusRateLimiter.close()
+    await backends.signInThrottle.close()
     await backends.close()
   }
   return {

@@ -21,6 +21,8 @@ export interface StateBackends {
   readonly kind: 'memory' | 'redis'
   readonly callStore: CallStore
   readonly rateLimiter: RateLimiter
+  /** Status updates per device, apart from the identities' control actions. */
+  readonly statusRateLimiter: RateLimiter
   readonly signInThrottle: SignInThrottle
   readonly statusStore: StatusStore
   readonly sessionOwners: SessionOwners
@@ -47,6 +49,7 @@ export function createStateBackends (config: Config, nodeId: string, logger: Log
       kind: 'memory',
       callStore: new MemoryCallStore({ retentionMs: config.CALL_RETENTION_MS }),
       rateLimiter: createMemoryRateLimiter({ perSecond: config.RATE_LIMIT_PER_SECOND }),
+      statusRateLimiter: createMemoryRateLimiter({ perSecond: config.STATUS_UPDATES_PER_SECOND }),
       signInThrottle: createMemorySignInThrottle({ windowMs: config.SIGN_IN_THROTTLE_MS, maxKeys: SIGN_IN_THROTTLE_MAX_KEYS }),
       statusStore: createMemoryStatusStore(),
       sessionOwners: createMemorySessionOwners(),
@@ -62,6 +65,7 @@ export function createStateBackends (config: Config, nodeId: string, logger: Log
     kind: 'redis',
     callStore: new RedisCallStore({ redis, retentionMs: config.CALL_RETENTION_MS }),
     rateLimiter: createRedisRateLimiter({ redis, perSecond: config.RATE_LIMIT_PER_SECOND }),
+    statusRateLimiter: createRedisRateLimiter({ redis, perSecond: config.STATUS_UPDATES_PER_SECOND, prefix: 'intercom:status-' }),
     signInThrottle: createRedisSignInThrottle({ redis, windowMs: config.SIGN_IN_THROTTLE_MS }),
     statusStore: createRedisStatusStore({ redis, nodeId }),
     sessionOwners: createRedisSessionOwners({ redis }),
