@@ -7,6 +7,7 @@ import { closeServer, listenMqtt, listenMqtts, readTlsFiles } from './broker/lis
 import { createPublisher } from './broker/publisher'
 import { sendErrorReply } from './broker/error-replies'
 import { createRequestRouter } from './broker/requests'
+import { createAuthenticator, type Authenticator } from './auth/authenticator'
 import { loadDirectory } from './directory/load'
 import { IntercomError } from './errors'
 import { buildHttpApp } from './http-app'
@@ -32,6 +33,8 @@ export interface NodeOptions {
 export interface IntercomNode {
   readonly id: string
   readonly ports: { mqtt: number, http: number, mqtts?: number }
+  /** Every sign-in of this node goes through it. */
+  readonly authenticator: Authenticator
   close (): Promise<void>
 }
 
@@ -54,11 +57,24 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
     ? readTlsFiles({ cert: config.TLS_CERT, key: config.TLS_KEY })
     : null
   const backends = createStateBackends(config, id, logger)
+  const authenticator = createAuthenticator({
+    directory,
+    throttle: backends.signInThrottle,
+    logger,
+    limits: {
+      failuresPerIdentity: config.SIGN_IN_FAILURES_PER_IDENTITY,
+      failuresPerAddress: config.SIGN_IN_FAILURES_PER_ADDRESS,
+      concurrentChecks: config.SIGN_IN_CONCURRENT_CHECKS,
+      maxWaitingChecks: config.SIGN_IN_MAX_WAITING,
+      maxWaitingChecksPerAddress: config.SIGN_IN_MAX_WAITING_PER_ADDRESS
+    }
+  })
 
   const broker = await createBroker({
     ...backends.broker,
     id,
     directory,
+    authenticator,
     logger,
     handleRequest: (context, kind, payload) => requests.handle(context, kind, payload),
     notifyRefusal: (context, topic) => {
@@ -95,7 +111,12 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
   })
   registerCallRequests(requests, calls)
 
-  const statusFeed = createStatusFeed({ store: statusStore, publisher })
+  const statusFeed = createStatusFeed({
+    store: statusStore,
+    publisher,
+    rateLimit: { limiter: backends.statusRateLimiter, perSecond: config.STATUS_UPDATES_PER_SECOND },
+    bounds: { maxValueBytes: config.STATUS_MAX_VALUE_BYTES, maxStatusBytes: config.STATUS_MAX_BYTES }
+  })
   const presence = startPresence({
     broker: broker.aedes,
     contexts: broker.contexts,
@@ -129,7 +150,7 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
 
   const http = await buildHttpApp({
     logger,
-    directory,
+    authenticator,
     broker: broker.aedes,
     bodyLimit: config.MAX_PAYLOAD_BYTES,
     mqttMaxPacketBytes: config.MQTT_MAX_PACKET_BYTES,
@@ -161,11 +182,14 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
     await http.close()
     await callStore.close()
     await rateLimiter.close()
+    await backends.statusRateLimiter.close()
+    await backends.signInThrottle.close()
     await backends.close()
   }
   return {
     id,
     ports,
+    authenticator,
     close: () => (closing ??= close())
   }
 }

@@ -1,5 +1,7 @@
 import type { Logger } from 'pino'
 import type { Config } from '../config/env'
+import { createMemorySignInThrottle, type SignInThrottle } from './auth/sign-in-throttle'
+import { createRedisSignInThrottle } from './auth/redis-sign-in-throttle'
 import { createRedisBrokerParts } from './cluster/redis-broker-parts'
 import { closeRedis, createRedisConnection } from './cluster/redis-connection'
 import { createMemoryRateLimiter, type RateLimiter } from './limits/rate-limiter'
@@ -17,6 +19,9 @@ export interface StateBackends {
   readonly kind: 'memory' | 'redis'
   readonly callStore: CallStore
   readonly rateLimiter: RateLimiter
+  /** Status updates per device, apart from the identities' control actions. */
+  readonly statusRateLimiter: RateLimiter
+  readonly signInThrottle: SignInThrottle
   readonly statusStore: StatusStore
   /**
    * Starts noticing the device connections of nodes that died (cluster only):
@@ -32,6 +37,8 @@ export interface StateBackends {
 /** A node that has not beaten for PRESENCE_TTL_MS is dead; its devices' connections are closed for it. */
 const PRESENCE_BEAT_MS = 1000
 const PRESENCE_TTL_MS = 5000
+/** Names and addresses a node remembers failures of; about 100 bytes each. */
+const SIGN_IN_THROTTLE_MAX_KEYS = 100_000
 
 export function createStateBackends (config: Config, nodeId: string, logger: Logger): StateBackends {
   if (config.REDIS_URL === undefined) {
@@ -39,6 +46,8 @@ export function createStateBackends (config: Config, nodeId: string, logger: Log
       kind: 'memory',
       callStore: new MemoryCallStore({ retentionMs: config.CALL_RETENTION_MS }),
       rateLimiter: createMemoryRateLimiter({ perSecond: config.RATE_LIMIT_PER_SECOND }),
+      statusRateLimiter: createMemoryRateLimiter({ perSecond: config.STATUS_UPDATES_PER_SECOND }),
+      signInThrottle: createMemorySignInThrottle({ windowMs: config.SIGN_IN_THROTTLE_MS, maxKeys: SIGN_IN_THROTTLE_MAX_KEYS }),
       statusStore: createMemoryStatusStore(),
       sweepPresence: () => {},
       broker: {},
@@ -52,6 +61,8 @@ export function createStateBackends (config: Config, nodeId: string, logger: Log
     kind: 'redis',
     callStore: new RedisCallStore({ redis, retentionMs: config.CALL_RETENTION_MS }),
     rateLimiter: createRedisRateLimiter({ redis, perSecond: config.RATE_LIMIT_PER_SECOND }),
+    statusRateLimiter: createRedisRateLimiter({ redis, perSecond: config.STATUS_UPDATES_PER_SECOND, prefix: 'intercom:status-' }),
+    signInThrottle: createRedisSignInThrottle({ redis, windowMs: config.SIGN_IN_THROTTLE_MS }),
     statusStore: createRedisStatusStore({ redis, nodeId }),
     sweepPresence (onConnectionLost) {
       sweeper = createPresenceSweeper({

@@ -1,5 +1,6 @@
 import { Aedes } from 'aedes'
 import type { Logger } from 'pino'
+import type { Authenticator } from '../auth/authenticator'
 import type { Directory } from '../directory/directory'
 import { ClientContexts } from './client-context'
 import { createHooks, type RefusalNotifier, type RequestHandler } from './hooks'
@@ -8,6 +9,7 @@ export interface BrokerOptions {
   /** Unique per node of a cluster. */
   id: string
   directory: Directory
+  authenticator: Authenticator
   logger: Logger
   handleRequest: RequestHandler
   notifyRefusal: RefusalNotifier
@@ -28,6 +30,7 @@ export async function createBroker (options: BrokerOptions): Promise<IntercomBro
   const contexts = new ClientContexts()
   const hooks = createHooks({
     directory: options.directory,
+    authenticator: options.authenticator,
     contexts,
     logger: options.logger,
     handleRequest: options.handleRequest,

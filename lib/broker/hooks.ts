@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import type { AedesOptions, Client } from 'aedes'
 import type { Logger } from 'pino'
+import type { Authenticator } from '../auth/authenticator'
+import { mqttOrigin } from '../auth/mqtt-origin'
 import type { Directory } from '../directory/directory'
 import type { Identity } from '../identity'
 import { compileRights, type RequestKind, type TopicRights } from '../topics/rights'
@@ -16,6 +18,7 @@ export type RefusalNotifier = (context: ClientContext, topic: string) => void
 
 export interface HookOptions {
   directory: Directory
+  authenticator: Authenticator
   contexts: ClientContexts
   logger: Logger
   handleRequest: RequestHandler
@@ -25,6 +28,8 @@ export interface HookOptions {
 type Hooks = Required<Pick<AedesOptions, 'preConnect' | 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'authorizeForward'>>
 
 const CONNACK = { IDENTIFIER_REJECTED: 2, SERVER_UNAVAILABLE: 3, BAD_CREDENTIALS: 4, NOT_AUTHORIZED: 5 } as const
+/** A throttled sign-in is not told whether its secret was right. */
+const SIGN_IN_REFUSAL = { bad_credentials: CONNACK.BAD_CREDENTIALS, throttled: CONNACK.NOT_AUTHORIZED, busy: CONNACK.SERVER_UNAVAILABLE } as const
 
 function refusal (returnCode: number, message: string): Error & { returnCode: number } {
   return Object.assign(new Error(message), { returnCode })
@@ -46,7 +51,7 @@ function discard (packet: { topic: string, retain: boolean, payload: Buffer | st
  * (CONTRACT §2), and that hand request topics to the call logic.
  */
 export function createHooks (options: HookOptions): Hooks {
-  const { directory, contexts, logger, handleRequest, notifyRefusal } = options
+  const { directory, authenticator, contexts, logger, handleRequest, notifyRefusal } = options
   // Client ids refused at CONNECT (CONNACK 0x02), answered once authentication runs.
   const refusedIds = new WeakMap<Client, string>()
   // Rights depend on the identity alone: every connection of one identity shares them.
@@ -85,11 +90,12 @@ export function createHooks (options: HookOptions): Hooks {
         callback(refusal(CONNACK.NOT_AUTHORIZED, 'anonymous connections are not allowed'), null)
         return
       }
-      directory.authenticate(username, password.toString('utf8')).then((identity) => {
-        if (identity === null) {
-          callback(refusal(CONNACK.BAD_CREDENTIALS, 'bad username or password'), null)
+      authenticator.authenticate({ username, credential: password.toString('utf8'), ...mqttOrigin(client) }).then((signIn) => {
+        if (!signIn.ok) {
+          callback(refusal(SIGN_IN_REFUSAL[signIn.reason], signIn.message), null)
           return
         }
+        const { identity } = signIn
         contexts.set(client, { identity, rights: rightsOf(identity), connectionId: randomUUID(), queue: Promise.resolve() })
         callback(null, true)
       }).catch((err: unknown) => {

@@ -17,18 +17,21 @@ export interface RedisServer {
   restart (): Promise<void>
 }
 
-export function redisAvailable (): boolean {
-  return spawnSync('redis-server', ['--version']).status === 0
+/** CI services set `CI` to `true`, `1` or their own name: any value but empty, `false` or `0`. */
+export function underCi (env: NodeJS.ProcessEnv = process.env): boolean {
+  const value = (env.CI ?? '').trim().toLowerCase()
+  return value !== '' && value !== 'false' && value !== '0'
 }
 
 /**
- * Whether a Redis suite can run. Without redis-server it is skipped, except under
- * CI, where a skipped Redis suite would hide a broken set-up: there it fails.
+ * Whether a suite needing `command` (default redis-server) can run. Without it the
+ * suite is skipped, except under CI, where a skipped suite would hide a broken
+ * set-up: there it fails.
  */
-export function requireRedis (t: tap.Test): boolean {
-  if (redisAvailable()) return true
-  if (process.env.CI === 'true') t.fail('redis-server is not installed: CI must run the Redis suites')
-  else t.test('Redis suites', { skip: 'redis-server is not installed' }, () => {})
+export function requireRedis (t: tap.Test, command = 'redis-server'): boolean {
+  if (spawnSync(command, ['--version']).status === 0) return true
+  if (underCi()) t.fail(`${command} is not installed: CI must run the Redis suites`)
+  else t.test('Redis suites', { skip: `${command} is not installed` }, () => {})
   return false
 }
 
