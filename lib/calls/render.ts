@@ -1,28 +1,36 @@
-import { Type, type Static } from 'typebox'
 import type { CallCredentials } from '../credentials'
-import { RtcSchema, TencentRtcSchema } from '../credentials/provider'
-import type { ControlEffect, EventEffect } from './effects'
-import { CallSessionSchema, type CallSession } from './session'
+import { identity, type Identity } from '../identity'
+import { topics } from '../topics/names'
+import type { ControlEffect, Effect, EventEffect } from './effects'
+import type { CallSession } from './session'
+import { summaryOf, viewOf } from './view'
 
 /**
- * What goes on the wire, built from a stored session: pure functions, so the
- * shell only decides where each message goes.
+ * Effects as MQTT messages, built from the session after the transition: pure,
+ * so the shell only publishes. Media credentials come from `credentialsOf`,
+ * asked only for recipients that get them.
  */
 
-const { version: _version, deadlines: _deadlines, ...wireProperties } = CallSessionSchema.properties
+export interface Message {
+  topic: string
+  payload: Record<string, unknown>
+}
 
-/** The session as clients see it: no store bookkeeping, plus the reader's own media credentials. */
-export const CallViewSchema = Type.Object({
-  ...wireProperties,
-  tencen_rtc: Type.Optional(TencentRtcSchema),
-  rtc: Type.Optional(RtcSchema)
-})
-
-export type CallView = Static<typeof CallViewSchema>
-
-export function viewOf (session: CallSession, credentials: CallCredentials | null): CallView {
-  const { version: _version, deadlines: _deadlines, ...wire } = session
-  return credentials === null ? wire : { ...wire, ...credentials }
+export function render (session: CallSession, effects: readonly Effect[], now: number, credentialsOf: (who: Identity) => CallCredentials | null): Message[] {
+  return effects.map((effect): Message => {
+    switch (effect.type) {
+      case 'invite':
+        return { topic: topics.invite(effect.residentId), payload: inviteMessage(session, effect.residentId, credentialsOf(identity('resident', effect.residentId))) }
+      case 'control': {
+        const { to } = effect
+        const credentials = effect.withSession === true ? credentialsOf(identity(to.kind, to.id)) : null
+        const topic = to.kind === 'device' ? topics.deviceControl(to.id) : topics.residentControl(to.id)
+        return { topic, payload: controlMessage(session, effect, now, credentials) }
+      }
+      case 'event':
+        return { topic: topics.callEvents(session.call_id), payload: eventMessage(session, effect, now) }
+    }
+  })
 }
 
 /** `users/R/calls/incoming`: the invite, with R's own credentials and the moment it goes stale. */
@@ -56,7 +64,7 @@ export function controlMessage (session: CallSession, effect: ControlEffect, now
   }
 }
 
-/** `calls/<call_id>/events`: every transition with the session after it. */
+/** `calls/<call_id>/events`: the transition, with the session summed up (no history: bounded size). */
 export function eventMessage (session: CallSession, effect: EventEffect, now: number) {
   return {
     call_id: session.call_id,
@@ -66,6 +74,6 @@ export function eventMessage (session: CallSession, effect: EventEffect, now: nu
     status: session.status,
     timestamp: now,
     seq: session.seq,
-    session: viewOf(session, null)
+    session: summaryOf(session)
   }
 }
