@@ -17,20 +17,18 @@ export interface Message {
 }
 
 export function render (session: CallSession, effects: readonly Effect[], now: number, credentialsOf: (who: Identity) => CallCredentials | null): Message[] {
-  return effects.map((effect): Message => {
-    switch (effect.type) {
-      case 'invite':
-        return { topic: topics.invite(effect.residentId), payload: inviteMessage(session, effect.residentId, credentialsOf(identity('resident', effect.residentId))) }
-      case 'control': {
-        const { to } = effect
-        const credentials = effect.withSession === true ? credentialsOf(identity(to.kind, to.id)) : null
-        const topic = to.kind === 'device' ? topics.deviceControl(to.id) : topics.residentControl(to.id)
-        return { topic, payload: controlMessage(session, effect, now, credentials) }
-      }
-      case 'event':
-        return { topic: topics.callEvents(session.call_id), payload: eventMessage(session, effect, now) }
-    }
-  })
+  return effects.map((effect) => messageOf(session, effect, now, credentialsOf))
+}
+
+function messageOf (session: CallSession, effect: Effect, now: number, credentialsOf: (who: Identity) => CallCredentials | null): Message {
+  if (effect.type === 'invite') {
+    return { topic: topics.invite(effect.residentId), payload: inviteMessage(session, effect.residentId, credentialsOf(identity('resident', effect.residentId))) }
+  }
+  if (effect.type === 'event') return { topic: topics.callEvents(session.call_id), payload: eventMessage(session, effect, now) }
+  const { to } = effect
+  const credentials = effect.withSession === true ? credentialsOf(identity(to.kind, to.id)) : null
+  const topic = to.kind === 'device' ? topics.deviceControl(to.id) : topics.residentControl(to.id)
+  return { topic, payload: controlMessage(session, effect, now, credentials) }
 }
 
 /** `users/R/calls/incoming`: the invite, with R's own credentials and the moment it goes stale. */
