@@ -11,7 +11,7 @@ import { createAuthenticator, type Authenticator } from './auth/authenticator'
 import { loadDirectory } from './directory/load'
 import { IntercomError } from './errors'
 import { buildHttpApp } from './http-app'
-import { CallService } from './calls/call-service'
+import { CallService, type CallServiceOptions } from './calls/call-service'
 import { registerCallRequests } from './calls/mqtt-requests'
 import { startTimerLoop } from './calls/timer-loop'
 import { createCredentials, credentialOptionsFromConfig } from './credentials'
@@ -28,6 +28,8 @@ import mediaRoutes from '../plugins/media-routes'
 export interface NodeOptions {
   config: Config
   logger?: Logger
+  /** Test-only: see `beforeWrite` in `CallServiceOptions`. */
+  callTestHooks?: Pick<CallServiceOptions, 'beforeWrite'>
 }
 
 export interface IntercomNode {
@@ -98,9 +100,10 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
     credentials,
     rateLimiter,
     rateLimitPerSecond: config.RATE_LIMIT_PER_SECOND,
-    timing: { ringTimeoutMs: config.RING_TIMEOUT_MS, maxCallMs: config.MAX_CALL_MS, offlineGraceMs: config.OFFLINE_GRACE_MS },
+    timing: { ringTimeoutMs: config.RING_TIMEOUT_MS, maxCallMs: config.MAX_CALL_MS, offlineGraceMs: config.OFFLINE_GRACE_MS, unlockCooldownMs: config.UNLOCK_COOLDOWN_MS },
     logger,
-    onDeadline: (at) => timers.wake(at)
+    onDeadline: (at) => timers.wake(at),
+    ...options.callTestHooks
   })
   const timers = startTimerLoop({
     store: callStore,

@@ -17,6 +17,7 @@ export class MemoryCallStore implements CallStore {
   readonly #expiries = new Map<string, number>()
   readonly #deviceCalls = new Map<string, string>()
   readonly #residentCalls = new Map<string, Set<string>>()
+  readonly #ringingCalls = new Map<string, Set<string>>()
   readonly #timers = new Map<string, Map<TimerName, number>>()
 
   constructor (options: MemoryCallStoreOptions) {
@@ -58,6 +59,10 @@ export class MemoryCallStore implements CallStore {
     return new Set(residentIds.filter(r => (this.#residentCalls.get(r)?.size ?? 0) > 0))
   }
 
+  async ringingCallsOfResident (residentId: string): Promise<string[]> {
+    return [...this.#ringingCalls.get(residentId) ?? []]
+  }
+
   async claimDueTimers (now: number, leaseMs: number, limit: number): Promise<DueTimer[]> {
     const due: Array<DueTimer & { score: number }> = []
     for (const [callId, timers] of this.#timers) {
@@ -87,6 +92,7 @@ export class MemoryCallStore implements CallStore {
     this.#expiries.clear()
     this.#deviceCalls.clear()
     this.#residentCalls.clear()
+    this.#ringingCalls.clear()
     this.#timers.clear()
   }
 
@@ -100,8 +106,14 @@ export class MemoryCallStore implements CallStore {
 
     const wasIn = prev?.status === 'connected' ? prev.resident_id : null
     const isIn = next.status === 'connected' ? next.resident_id : null
-    if (wasIn !== null && wasIn !== isIn) this.#leaveCall(wasIn, id)
+    if (wasIn !== null && wasIn !== isIn) leave(this.#residentCalls, wasIn, id)
     if (isIn !== null) this.#residentCalls.set(isIn, (this.#residentCalls.get(isIn) ?? new Set()).add(id))
+
+    const isRinging = new Set(ringingResidents(next))
+    for (const r of prev === null ? [] : ringingResidents(prev)) {
+      if (!isRinging.has(r)) leave(this.#ringingCalls, r, id)
+    }
+    for (const r of isRinging) this.#ringingCalls.set(r, (this.#ringingCalls.get(r) ?? new Set()).add(id))
 
     const timers = this.#timers.get(id) ?? new Map<TimerName, number>()
     for (const timer of TIMERS) {
@@ -116,12 +128,6 @@ export class MemoryCallStore implements CallStore {
     if (next.status === 'ended' && !this.#expiries.has(id)) this.#expiries.set(id, this.#now() + this.#retentionMs)
   }
 
-  #leaveCall (residentId: string, callId: string): void {
-    const calls = this.#residentCalls.get(residentId)
-    calls?.delete(callId)
-    if (calls?.size === 0) this.#residentCalls.delete(residentId)
-  }
-
   /** Drops ended calls past retention; they are in no index any more. */
   #sweep (): void {
     const now = this.#now()
@@ -131,4 +137,14 @@ export class MemoryCallStore implements CallStore {
       this.#calls.delete(id)
     }
   }
+}
+
+function ringingResidents (s: CallSession): string[] {
+  return s.status === 'ended' ? [] : s.legs.filter(l => l.state === 'ringing').map(l => l.resident_id)
+}
+
+function leave (index: Map<string, Set<string>>, residentId: string, callId: string): void {
+  const calls = index.get(residentId)
+  calls?.delete(callId)
+  if (calls?.size === 0) index.delete(residentId)
 }
