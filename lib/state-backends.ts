@@ -54,7 +54,7 @@ export function createStateBackends (config: Config, nodeId: string, logger: Log
   let sweeper: PresenceSweeper | null = null
   return {
     kind: 'redis',
-    callStore: new RedisCallStore({ redis, retentionMs: config.CALL_RETENTION_MS }),
+    callStore: new RedisCallStore({ redis, retentionMs: config.CALL_RETENTION_MS, longestCallMs: config.RING_TIMEOUT_MS + config.MAX_CALL_MS + config.OFFLINE_GRACE_MS }),
     rateLimiter: createRedisRateLimiter({ redis, perSecond: config.RATE_LIMIT_PER_SECOND }),
     statusStore: createRedisStatusStore({ redis, nodeId }),
     sessionOwners: createRedisSessionOwners({ redis }),
