@@ -26,6 +26,8 @@ export const ConfigSchema = Type.Object({
   MAX_CALL_MS: Millis(7_200_000),
   OFFLINE_GRACE_MS: Millis(30_000),
   CALL_RETENTION_MS: Millis(7 * 24 * 3600 * 1000),
+  MEMORY_MAX_ENDED_CALLS: Type.Integer({ minimum: 1, default: 100_000, description: 'Without Redis: ended calls kept at most; past it the oldest ended go first (active calls are never dropped).' }),
+  MEMORY_MAX_ENDED_CALL_BYTES: Type.Integer({ minimum: 1024, default: 104_857_600, description: 'Without Redis: total JSON size of the ended calls kept; past it the oldest ended go first.' }),
   RATE_LIMIT_PER_SECOND: Type.Integer({ minimum: 1, default: 50, description: 'Control actions per second per identity.' }),
   MQTT_MAX_PACKET_BYTES: Type.Integer({ minimum: 1024, maximum: 268_435_455, default: 262_144, description: 'Largest MQTT packet a client may send; larger closes the connection.' }),
   MAX_PAYLOAD_BYTES: Type.Integer({ minimum: 256, maximum: 1_048_576, default: 16_384, description: 'Largest HTTP body and MQTT request payload.' }),

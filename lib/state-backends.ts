@@ -40,7 +40,7 @@ export function createStateBackends (config: Config, nodeId: string, logger: Log
   if (config.REDIS_URL === undefined) {
     return {
       kind: 'memory',
-      callStore: new MemoryCallStore({ retentionMs: config.CALL_RETENTION_MS }),
+      callStore: new MemoryCallStore({ retentionMs: config.CALL_RETENTION_MS, maxEndedCalls: config.MEMORY_MAX_ENDED_CALLS, maxEndedBytes: config.MEMORY_MAX_ENDED_CALL_BYTES }),
       rateLimiter: createMemoryRateLimiter({ perSecond: config.RATE_LIMIT_PER_SECOND }),
       statusStore: createMemoryStatusStore(),
       sessionOwners: createMemorySessionOwners(),
