@@ -27,6 +27,8 @@ export const ConfigSchema = Type.Object({
   OFFLINE_GRACE_MS: Millis(30_000),
   CALL_RETENTION_MS: Millis(7 * 24 * 3600 * 1000),
   UNLOCK_COOLDOWN_MS: Type.Integer({ minimum: 0, default: 2000, description: 'An unlock within this long of the previous one on the same call is refused (409); 0 = off.' }),
+  MEMORY_MAX_ENDED_CALLS: Type.Integer({ minimum: 1, default: 100_000, description: 'Without Redis: ended calls kept at most; past it the oldest ended go first (active calls are never dropped).' }),
+  MEMORY_MAX_ENDED_CALL_BYTES: Type.Integer({ minimum: 1024, default: 104_857_600, description: 'Without Redis: total JSON size of the ended calls kept; past it the oldest ended go first.' }),
   RATE_LIMIT_PER_SECOND: Type.Integer({ minimum: 1, default: 50, description: 'Control actions per second per identity.' }),
   SIGN_IN_FAILURES_PER_IDENTITY: Type.Integer({ minimum: 1, default: 10, description: 'Failed sign-ins per identity name in SIGN_IN_THROTTLE_MS before the name is refused until the window ends.' }),
   SIGN_IN_FAILURES_PER_ADDRESS: Type.Integer({ minimum: 1, default: 50, description: 'Failed sign-ins per source address in SIGN_IN_THROTTLE_MS before the address is refused until the window ends.' }),

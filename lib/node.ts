@@ -17,6 +17,7 @@ import { startTimerLoop } from './calls/timer-loop'
 import { createCredentials, credentialOptionsFromConfig } from './credentials'
 import { createStateBackends } from './state-backends'
 import callRoutes from '../plugins/call-routes'
+import callRecords from '../plugins/call-records'
 import { startPresence } from './presence/presence'
 import { createStatusFeed } from './presence/status-feed'
 import { createStatusReportHandler } from './presence/status-requests'
@@ -161,6 +162,7 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
     health: () => ({ node: id, version: VERSION, store: backends.kind, clients: broker.aedes.connectedClients }),
     routes: async (app) => {
       await app.register(callRoutes, { calls })
+      await app.register(callRecords, { store: callStore })
       await app.register(mediaRoutes, { credentials, calls })
       await app.register(statusRoutes, { directory, store: statusStore, feed: statusFeed })
       await app.register(systemRoutes, { send: sendSystemMessage })

@@ -44,7 +44,7 @@ export function createStateBackends (config: Config, nodeId: string, logger: Log
   if (config.REDIS_URL === undefined) {
     return {
       kind: 'memory',
-      callStore: new MemoryCallStore({ retentionMs: config.CALL_RETENTION_MS }),
+      callStore: new MemoryCallStore({ retentionMs: config.CALL_RETENTION_MS, maxEndedCalls: config.MEMORY_MAX_ENDED_CALLS, maxEndedBytes: config.MEMORY_MAX_ENDED_CALL_BYTES }),
       rateLimiter: createMemoryRateLimiter({ perSecond: config.RATE_LIMIT_PER_SECOND }),
       statusRateLimiter: createMemoryRateLimiter({ perSecond: config.STATUS_UPDATES_PER_SECOND }),
       signInThrottle: createMemorySignInThrottle({ windowMs: config.SIGN_IN_THROTTLE_MS, maxKeys: SIGN_IN_THROTTLE_MAX_KEYS }),
@@ -59,7 +59,7 @@ export function createStateBackends (config: Config, nodeId: string, logger: Log
   let sweeper: PresenceSweeper | null = null
   return {
     kind: 'redis',
-    callStore: new RedisCallStore({ redis, retentionMs: config.CALL_RETENTION_MS }),
+    callStore: new RedisCallStore({ redis, retentionMs: config.CALL_RETENTION_MS, longestCallMs: config.RING_TIMEOUT_MS + config.MAX_CALL_MS + config.OFFLINE_GRACE_MS }),
     rateLimiter: createRedisRateLimiter({ redis, perSecond: config.RATE_LIMIT_PER_SECOND }),
     statusRateLimiter: createRedisRateLimiter({ redis, perSecond: config.STATUS_UPDATES_PER_SECOND, prefix: 'intercom:status-' }),
     signInThrottle: createRedisSignInThrottle({ redis, windowMs: config.SIGN_IN_THROTTLE_MS }),
