@@ -17,8 +17,12 @@ export const ConfigSchema = Type.Object({
   MQTT_PORT: Port(1883),
   HTTP_PORT: Port(3000),
   MQTTS_PORT: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, description: 'MQTT over TLS; needs TLS_CERT and TLS_KEY.' })),
-  TLS_CERT: Type.Optional(Type.String({ minLength: 1, description: 'Path of the PEM certificate (chain) for MQTTS.' })),
-  TLS_KEY: Type.Optional(Type.String({ minLength: 1, description: 'Path of the PEM private key for MQTTS.' })),
+  HTTPS_PORT: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, description: 'HTTP routes and MQTT over secure WebSocket (/mqtt) over TLS; needs TLS_CERT and TLS_KEY.' })),
+  TLS_CERT: Type.Optional(Type.String({ minLength: 1, description: 'Path of the PEM certificate (chain) for MQTTS and HTTPS.' })),
+  TLS_KEY: Type.Optional(Type.String({ minLength: 1, description: 'Path of the PEM private key for MQTTS and HTTPS.' })),
+  CORS_ORIGINS: Type.Optional(Type.String({ minLength: 1, maxLength: 4096, description: 'Comma-separated browser origins (https://app.example.com) allowed to call the HTTP routes.' })),
+  METRICS_ENABLED: Type.Boolean({ default: true, description: 'Serve GET /metrics (Prometheus) and count for it.' }),
+  METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16, maxLength: 256, description: 'When set, GET /metrics requires Authorization: Bearer <token>.' })),
   INTERCOM_DIRECTORY: Type.String({ minLength: 1, default: DEMO_DIRECTORY, description: 'Path of the directory file (identities).' }),
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://', description: 'Puts broker state, routing and calls in Redis; nodes sharing it form one cluster.' })),
   NODE_ID: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$', description: 'Name of the node in logs and /health; each start adds a random suffix to make the broker id unique.' })),
@@ -40,6 +44,14 @@ export const ConfigSchema = Type.Object({
 })
 
 export type Config = Static<typeof ConfigSchema>
+
+/** `scheme://host[:port]`, as a browser sends it in `Origin`. */
+const ORIGIN = /^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$|^https?:\/\/\[[0-9A-Fa-f:]+\](:\d{1,5})?$/
+
+/** The origins of `CORS_ORIGINS`, without blanks. */
+export function corsOriginsOf (config: Pick<Config, 'CORS_ORIGINS'>): string[] {
+  return (config.CORS_ORIGINS ?? '').split(',').map((origin) => origin.trim()).filter((origin) => origin !== '')
+}
 
 export class ConfigError extends Error {
   constructor (message: string) {
@@ -71,9 +83,14 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
   } catch (err) {
     throw new ConfigError(`invalid configuration: ${describeEnvErrors(err)}`)
   }
-  const tls = [config.MQTTS_PORT, config.TLS_CERT, config.TLS_KEY].filter((v) => v !== undefined).length
-  if (tls !== 0 && tls !== 3) {
-    throw new ConfigError('invalid configuration: MQTTS_PORT, TLS_CERT and TLS_KEY must be set together (or none of them)')
+  const tlsFiles = [config.TLS_CERT, config.TLS_KEY].filter((v) => v !== undefined).length
+  const tlsPorts = [config.MQTTS_PORT, config.HTTPS_PORT].filter((v) => v !== undefined).length
+  if (tlsFiles === 1 || (tlsFiles === 2) !== (tlsPorts > 0)) {
+    throw new ConfigError('invalid configuration: TLS_CERT and TLS_KEY must be set together, and with MQTTS_PORT and/or HTTPS_PORT (or none of them)')
+  }
+  const badOrigin = corsOriginsOf(config).find((origin) => !ORIGIN.test(origin))
+  if (badOrigin !== undefined) {
+    throw new ConfigError(`invalid configuration: CORS_ORIGINS entry "${badOrigin}" is not an origin; write scheme://host[:port], comma-separated`)
   }
   if ((config.TRTC_SDK_APP_ID === undefined) !== (config.TRTC_SECRET_KEY === undefined)) {
     throw new ConfigError('invalid configuration: TRTC_SDK_APP_ID and TRTC_SECRET_KEY must be set together')

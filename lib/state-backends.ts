@@ -21,6 +21,8 @@ export interface StateBackends {
   readonly rateLimiter: RateLimiter
   readonly statusStore: StatusStore
   readonly sessionOwners: SessionOwners
+  /** Whether the state can be reached right now: always in memory, while the connection is ready with Redis. */
+  up (): boolean
   /**
    * Starts noticing the device connections of nodes that died (cluster only):
    * each one is handed to `onConnectionLost` as if its socket had closed.
@@ -44,6 +46,7 @@ export function createStateBackends (config: Config, nodeId: string, logger: Log
       rateLimiter: createMemoryRateLimiter({ perSecond: config.RATE_LIMIT_PER_SECOND }),
       statusStore: createMemoryStatusStore(),
       sessionOwners: createMemorySessionOwners(),
+      up: () => true,
       sweepPresence: () => {},
       broker: {},
       close: async () => {}
@@ -58,6 +61,7 @@ export function createStateBackends (config: Config, nodeId: string, logger: Log
     rateLimiter: createRedisRateLimiter({ redis, perSecond: config.RATE_LIMIT_PER_SECOND }),
     statusStore: createRedisStatusStore({ redis, nodeId }),
     sessionOwners: createRedisSessionOwners({ redis }),
+    up: () => redis.status === 'ready',
     sweepPresence (onConnectionLost) {
       sweeper = createPresenceSweeper({
         redis,

@@ -6,6 +6,7 @@ import { IntercomError } from '../errors'
 import { identity, type Identity } from '../identity'
 import { enforceRateLimit, type RateLimiter } from '../limits/rate-limiter'
 import type { CallStore } from '../stores/call-store'
+import type { CallDoor, CallObserver } from '../observability/call-observer'
 import { topics } from '../topics/names'
 import { newCallId } from './call-id'
 import type { Effect } from './effects'
@@ -25,6 +26,8 @@ export interface CallServiceOptions {
   logger: Logger
   /** Told when a transition sets a deadline, so the timer loop can wake in time. */
   onDeadline?: (at: number) => void
+  /** Told of every new call and every stored change, after its messages are published (logs, metrics). */
+  observer?: CallObserver
   now?: () => number
 }
 
@@ -34,6 +37,8 @@ export interface StartRequest {
   householdNumber?: string
   timestamp?: number
   provider: Provider
+  /** Where the request came from; `http` when not said. */
+  door?: CallDoor
 }
 
 /** A transition lost its compare-and-set this many times in a row: something is very wrong. */
@@ -55,6 +60,7 @@ export class CallService {
 
   /** Rings the residents of a device (CONTRACT §4 `/api/mqtt/call`). */
   async start (actor: Identity, request: StartRequest): Promise<CallView> {
+    const arrived = performance.now()
     const { directory, store, timing } = this.#options
     const { deviceId } = request
     if (!(actor.kind === 'service' || (actor.kind === 'device' && actor.id === deviceId))) {
@@ -84,6 +90,7 @@ export class CallService {
     }
     await store.create(session)
     await this.#perform(session, result.effects, now, signed)
+    this.#options.observer?.started(session, request.door ?? 'http', performance.now() - arrived)
     return viewOf(session, signed.get(identity('device', deviceId).name) ?? null)
   }
 
@@ -151,6 +158,7 @@ export class CallService {
       if (!result.changed) return current
       if (await store.compareAndSet(result.session, current.version)) {
         await this.#perform(result.session, result.effects, now)
+        this.#options.observer?.transitioned(current, result.session)
         return result.session
       }
     }

@@ -22,6 +22,7 @@ export function registerCallRequests (requests: RequestRouter, calls: CallServic
     await calls.start(identity, {
       deviceId: identity.id,
       provider: request.provider ?? 'trtc',
+      door: 'mqtt',
       ...(request.target_resident_id === undefined ? {} : { targetResidentId: request.target_resident_id }),
       ...(request.household_number === undefined ? {} : { householdNumber: request.household_number }),
       ...(request.timestamp === undefined ? {} : { timestamp: request.timestamp })
