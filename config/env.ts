@@ -5,8 +5,8 @@ import { Type, type Static } from 'typebox'
 /** Where the demo directory lives: `config/` beside the compiled `dist/`. */
 export const DEMO_DIRECTORY = path.resolve(__dirname, '..', '..', 'config', 'demo-directory.json')
 
-const Port = (defaultPort: number) => Type.Integer({ minimum: 0, maximum: 65535, default: defaultPort })
-const Millis = (defaultMs: number) => Type.Integer({ minimum: 1, default: defaultMs })
+const Port = (defaultPort: number, description: string) => Type.Integer({ minimum: 0, maximum: 65535, default: defaultPort, description })
+const Millis = (defaultMs: number, description: string) => Type.Integer({ minimum: 1, default: defaultMs, description })
 
 /**
  * Every setting of a node, read from the environment. One schema gives the
@@ -14,8 +14,8 @@ const Millis = (defaultMs: number) => Type.Integer({ minimum: 1, default: defaul
  */
 export const ConfigSchema = Type.Object({
   HOST: Type.String({ default: '0.0.0.0', description: 'Address the MQTT, MQTTS and HTTP servers bind to.' }),
-  MQTT_PORT: Port(1883),
-  HTTP_PORT: Port(3000),
+  MQTT_PORT: Port(1883, 'MQTT over TCP; 0 picks a free port.'),
+  HTTP_PORT: Port(3000, 'HTTP routes, /docs, /metrics and MQTT over WebSocket (/mqtt); 0 picks a free port.'),
   MQTTS_PORT: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, description: 'MQTT over TLS; needs TLS_CERT and TLS_KEY.' })),
   HTTPS_PORT: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, description: 'HTTP routes and MQTT over secure WebSocket (/mqtt) over TLS; needs TLS_CERT and TLS_KEY.' })),
   TLS_CERT: Type.Optional(Type.String({ minLength: 1, description: 'Path of the PEM certificate (chain) for MQTTS and HTTPS.' })),
@@ -26,24 +26,36 @@ export const ConfigSchema = Type.Object({
   INTERCOM_DIRECTORY: Type.String({ minLength: 1, default: DEMO_DIRECTORY, description: 'Path of the directory file (identities).' }),
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://', description: 'Puts broker state, routing and calls in Redis; nodes sharing it form one cluster.' })),
   NODE_ID: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$', description: 'Name of the node in logs and /health; each start adds a random suffix to make the broker id unique.' })),
-  RING_TIMEOUT_MS: Millis(30_000),
-  MAX_CALL_MS: Millis(7_200_000),
-  OFFLINE_GRACE_MS: Millis(30_000),
-  CALL_RETENTION_MS: Millis(7 * 24 * 3600 * 1000),
+  RING_TIMEOUT_MS: Millis(30_000, 'A ringing call ends with timeout after this.'),
+  MAX_CALL_MS: Millis(7_200_000, 'A connected call ends with max_duration after this.'),
+  OFFLINE_GRACE_MS: Millis(30_000, 'A connected call whose device went offline ends after this.'),
+  CALL_RETENTION_MS: Millis(7 * 24 * 3600 * 1000, 'Ended calls stay readable this long.'),
   RATE_LIMIT_PER_SECOND: Type.Integer({ minimum: 1, default: 50, description: 'Control actions per second per identity.' }),
   MQTT_MAX_PACKET_BYTES: Type.Integer({ minimum: 1024, maximum: 268_435_455, default: 262_144, description: 'Largest MQTT packet a client may send; larger closes the connection.' }),
   MAX_PAYLOAD_BYTES: Type.Integer({ minimum: 256, maximum: 1_048_576, default: 16_384, description: 'Largest HTTP body and MQTT request payload.' }),
-  TRTC_SDK_APP_ID: Type.Optional(Type.Integer({ minimum: 1 })),
-  TRTC_SECRET_KEY: Type.Optional(Type.String({ minLength: 1 })),
+  TRTC_SDK_APP_ID: Type.Optional(Type.Integer({ minimum: 1, description: 'Tencent TRTC application id; with TRTC_SECRET_KEY.' })),
+  TRTC_SECRET_KEY: Type.Optional(Type.String({ minLength: 1, description: 'Tencent TRTC secret key for UserSigs.' })),
   TRTC_USERSIG_EXPIRE: Type.Integer({ minimum: 60, default: 86_400, description: 'UserSig lifetime in seconds.' }),
-  AGORA_APP_ID: Type.Optional(Type.String({ pattern: '^[0-9a-fA-F]{32}$' })),
-  AGORA_APP_CERTIFICATE: Type.Optional(Type.String({ pattern: '^[0-9a-fA-F]{32}$' })),
+  AGORA_APP_ID: Type.Optional(Type.String({ pattern: '^[0-9a-fA-F]{32}$', description: 'Agora project id (32 hex); with AGORA_APP_CERTIFICATE.' })),
+  AGORA_APP_CERTIFICATE: Type.Optional(Type.String({ pattern: '^[0-9a-fA-F]{32}$', description: 'Agora app certificate (32 hex) for AccessToken2.' })),
   AGORA_TOKEN_EXPIRE: Type.Integer({ minimum: 60, maximum: 86_400, default: 3600, description: 'RTC token lifetime in seconds.' }),
   DEMO_CREDENTIALS: Type.Boolean({ default: true, description: 'Use demo TRTC/Agora keys when none are set (warns at start).' }),
-  LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' })
+  LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info', description: 'Least severe log level written (JSON lines on standard output).' })
 })
 
 export type Config = Static<typeof ConfigSchema>
+
+/** One line per variable, `NAME (default D)  description`, for `--help`: the schema is the only list. */
+export function describeEnvironment (): string {
+  const properties = ConfigSchema.properties as Record<string, { default?: unknown, description?: string }>
+  const names = Object.keys(properties)
+  const width = Math.max(...names.map((name) => name.length))
+  return names.map((name) => {
+    const property = properties[name] ?? {}
+    const fallback = property.default === undefined ? 'unset' : `default ${name === 'INTERCOM_DIRECTORY' ? 'the demo directory' : String(property.default)}`
+    return `  ${name.padEnd(width)}  ${property.description ?? ''} (${fallback})`
+  }).join('\n')
+}
 
 /** `scheme://host[:port]`, as a browser sends it in `Origin`. */
 const ORIGIN = /^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$|^https?:\/\/\[[0-9A-Fa-f:]+\](:\d{1,5})?$/
