@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Server } from 'node:net'
 import pino, { type Logger } from 'pino'
-import type { Config } from '../config/env'
+import { corsOriginsOf, type Config } from '../config/env'
 import { createBroker } from './broker/create-broker'
 import { closeServer, listenMqtt, listenMqtts, readTlsFiles } from './broker/listeners'
 import { createPublisher } from './broker/publisher'
@@ -10,7 +10,12 @@ import { createRequestRouter } from './broker/requests'
 import { createAuthenticator, type Authenticator } from './auth/authenticator'
 import { loadDirectory } from './directory/load'
 import { IntercomError } from './errors'
-import { buildHttpApp } from './http-app'
+import { buildHttpApp, type HttpAppOptions } from './http-app'
+import { listenAs } from './listen-errors'
+import { createCallObserver } from './observability/call-observer'
+import { countMqttConnections } from './observability/connection-metrics'
+import { createMetrics } from './observability/metrics'
+import { readinessOf } from './observability/readiness'
 import { CallService, type CallServiceOptions } from './calls/call-service'
 import { registerCallRequests } from './calls/mqtt-requests'
 import { startTimerLoop } from './calls/timer-loop'
@@ -35,7 +40,7 @@ export interface NodeOptions {
 
 export interface IntercomNode {
   readonly id: string
-  readonly ports: { mqtt: number, http: number, mqtts?: number }
+  readonly ports: { mqtt: number, http: number, mqtts?: number, https?: number }
   /** Every sign-in of this node goes through it. */
   readonly authenticator: Authenticator
   close (): Promise<void>
@@ -47,6 +52,13 @@ const TIMER_LEASE_MS = 5000
 const TIMER_POLL_MS = 250
 
 const VERSION: string = (require('../../package.json') as { version: string }).version
+
+/** Listens and returns the bound port (the configured one may be 0). */
+async function listenHttp (app: { listen: (options: { port: number, host: string }) => Promise<string>, server: Server }, port: number, host: string): Promise<number> {
+  await app.listen({ port, host })
+  const address = app.server.address()
+  return typeof address === 'object' && address !== null ? address.port : port
+}
 
 /** Starts one node: broker, listeners and HTTP sidecar, wired to the call logic. */
 export async function startNode (options: NodeOptions): Promise<IntercomNode> {
@@ -72,6 +84,7 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
       maxWaitingChecksPerAddress: config.SIGN_IN_MAX_WAITING_PER_ADDRESS
     }
   })
+  const metrics = config.METRICS_ENABLED ? createMetrics(backends.kind === 'redis' ? { redisUp: backends.up } : {}) : undefined
 
   const broker = await createBroker({
     ...backends.broker,
@@ -85,6 +98,7 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
         .catch((err: unknown) => logger.warn({ err }, 'could not send a refusal'))
     }
   })
+  if (metrics !== undefined) countMqttConnections(broker.aedes, broker.contexts, metrics)
   const publisher = createPublisher(broker.aedes)
   const requests = createRequestRouter({ publisher, logger, maxPayloadBytes: config.MAX_PAYLOAD_BYTES })
 
@@ -104,6 +118,7 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
     timing: { ringTimeoutMs: config.RING_TIMEOUT_MS, maxCallMs: config.MAX_CALL_MS, offlineGraceMs: config.OFFLINE_GRACE_MS, unlockCooldownMs: config.UNLOCK_COOLDOWN_MS },
     logger,
     onDeadline: (at) => timers.wake(at),
+    observer: createCallObserver({ logger, ...(metrics === undefined ? {} : { metrics }) }),
     ...options.callTestHooks
   })
   const timers = startTimerLoop({
@@ -143,16 +158,17 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
     maxPacketBytes: config.MQTT_MAX_PACKET_BYTES,
     onOversize: (reason: string) => logger.warn({ reason }, 'MQTT connection closed: packet too large')
   }
-  const mqtt = await listenMqtt({ ...listener, port: config.MQTT_PORT })
+  const mqtt = await listenAs('MQTT_PORT', config.MQTT_PORT, config.HOST, () => listenMqtt({ ...listener, port: config.MQTT_PORT }))
   servers.push(mqtt.server)
   let mqttsPort: number | undefined
   if (config.MQTTS_PORT !== undefined && tlsOptions !== null) {
-    const mqtts = await listenMqtts({ ...listener, port: config.MQTTS_PORT }, tlsOptions)
+    const mqttsConfigured = config.MQTTS_PORT
+    const mqtts = await listenAs('MQTTS_PORT', mqttsConfigured, config.HOST, () => listenMqtts({ ...listener, port: mqttsConfigured }, tlsOptions))
     servers.push(mqtts.server)
     mqttsPort = mqtts.port
   }
 
-  const http = await buildHttpApp({
+  const httpOptions: HttpAppOptions = {
     logger,
     authenticator,
     broker: broker.aedes,
@@ -160,6 +176,12 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
     mqttMaxPacketBytes: config.MQTT_MAX_PACKET_BYTES,
     version: VERSION,
     health: () => ({ node: id, version: VERSION, store: backends.kind, clients: broker.aedes.connectedClients }),
+    readiness: () => readinessOf({
+      ...(backends.kind === 'redis' ? { redis: backends.up() } : {}),
+      listeners: servers.every((server) => server.listening) && httpServers.every((server) => server.listening)
+    }),
+    ...(metrics === undefined ? {} : { metrics: { registry: metrics.registry, ...(config.METRICS_TOKEN === undefined ? {} : { token: config.METRICS_TOKEN }) } }),
+    corsOrigins: corsOriginsOf(config),
     routes: async (app) => {
       await app.register(callRoutes, { calls })
       await app.register(callRecords, { store: callStore })
@@ -167,15 +189,25 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
       await app.register(statusRoutes, { directory, store: statusStore, feed: statusFeed })
       await app.register(systemRoutes, { send: sendSystemMessage })
     }
-  })
-  await http.listen({ port: config.HTTP_PORT, host: config.HOST })
-  const httpPort = http.server.address()
+  }
+  const http = await buildHttpApp(httpOptions)
+  const httpServers: Server[] = [http.server]
+  const httpPort = await listenAs('HTTP_PORT', config.HTTP_PORT, config.HOST, () => listenHttp(http, config.HTTP_PORT, config.HOST))
+  // HTTPS is a second app with the same routes on its own port: one Node server speaks either HTTP or HTTPS.
+  const https = config.HTTPS_PORT !== undefined && tlsOptions !== null ? await buildHttpApp({ ...httpOptions, https: tlsOptions }) : null
+  let httpsPort: number | undefined
+  if (https !== null && config.HTTPS_PORT !== undefined) {
+    const httpsConfigured = config.HTTPS_PORT
+    httpServers.push(https.server)
+    httpsPort = await listenAs('HTTPS_PORT', httpsConfigured, config.HOST, () => listenHttp(https, httpsConfigured, config.HOST))
+  }
   const ports = {
     mqtt: mqtt.port,
-    http: typeof httpPort === 'object' && httpPort !== null ? httpPort.port : config.HTTP_PORT,
-    ...(mqttsPort === undefined ? {} : { mqtts: mqttsPort })
+    http: httpPort,
+    ...(mqttsPort === undefined ? {} : { mqtts: mqttsPort }),
+    ...(httpsPort === undefined ? {} : { https: httpsPort })
   }
-  logger.info({ node: id, ports }, `intercom-broker listening: mqtt ${ports.mqtt}, http+ws ${ports.http}${mqttsPort === undefined ? '' : `, mqtts ${mqttsPort}`}`)
+  logger.info({ node: id, ports }, `intercom-broker listening: mqtt ${ports.mqtt}, http+ws ${ports.http}${mqttsPort === undefined ? '' : `, mqtts ${mqttsPort}`}${httpsPort === undefined ? '' : `, https+wss ${httpsPort}`}`)
 
   let closing: Promise<void> | null = null
   async function close (): Promise<void> {
@@ -185,6 +217,7 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
     await new Promise<void>((resolve) => broker.aedes.close(() => resolve()))
     await Promise.all(servers.map(closeServer))
     await http.close()
+    await https?.close()
     await callStore.close()
     await rateLimiter.close()
     await backends.statusRateLimiter.close()

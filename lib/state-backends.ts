@@ -23,6 +23,8 @@ export interface StateBackends {
   readonly statusRateLimiter: RateLimiter
   readonly signInThrottle: SignInThrottle
   readonly statusStore: StatusStore
+  /** Whether the state can be reached right now: always in memory, while the connection is ready with Redis. */
+  up (): boolean
   /**
    * Starts noticing the device connections of nodes that died (cluster only):
    * each one is handed to `onConnectionLost` as if its socket had closed.
@@ -49,6 +51,7 @@ export function createStateBackends (config: Config, nodeId: string, logger: Log
       statusRateLimiter: createMemoryRateLimiter({ perSecond: config.STATUS_UPDATES_PER_SECOND }),
       signInThrottle: createMemorySignInThrottle({ windowMs: config.SIGN_IN_THROTTLE_MS, maxKeys: SIGN_IN_THROTTLE_MAX_KEYS }),
       statusStore: createMemoryStatusStore(),
+      up: () => true,
       sweepPresence: () => {},
       broker: {},
       close: async () => {}
@@ -64,6 +67,7 @@ export function createStateBackends (config: Config, nodeId: string, logger: Log
     statusRateLimiter: createRedisRateLimiter({ redis, perSecond: config.STATUS_UPDATES_PER_SECOND, prefix: 'intercom:status-' }),
     signInThrottle: createRedisSignInThrottle({ redis, windowMs: config.SIGN_IN_THROTTLE_MS }),
     statusStore: createRedisStatusStore({ redis, nodeId }),
+    up: () => redis.status === 'ready',
     sweepPresence (onConnectionLost) {
       sweeper = createPresenceSweeper({
         redis,

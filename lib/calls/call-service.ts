@@ -6,6 +6,7 @@ import { IntercomError } from '../errors'
 import { identity, type Identity } from '../identity'
 import { enforceRateLimit, type RateLimiter } from '../limits/rate-limiter'
 import type { CallStore } from '../stores/call-store'
+import type { CallObserver } from '../observability/call-observer'
 import { newCallId } from './call-id'
 import { assertMayJoinMedia, assertMayRead, assertMayStart, mayJoinMedia, partyOf, type Side } from './call-rights'
 import type { Effect } from './effects'
@@ -35,6 +36,8 @@ export interface CallServiceOptions {
    * read and write. Production leaves it unset.
    */
   beforeWrite?: (callId: string, event: CallEvent) => Promise<void>
+  /** Told of every new call and every stored change, after its messages are published (logs, metrics). */
+  observer?: CallObserver
   now?: () => number
 }
 
@@ -58,6 +61,7 @@ export class CallService {
 
   /** Rings the residents of a device. */
   async start (actor: Identity, request: StartRequest): Promise<CallView> {
+    const arrived = performance.now()
     const { directory, store, timing } = this.#options
     const { deviceId } = request
     assertMayStart(actor, deviceId)
@@ -86,6 +90,7 @@ export class CallService {
     }
     await store.create(session)
     await this.#perform(session, result.effects, now, signed)
+    this.#options.observer?.started(session, request.door ?? 'http', performance.now() - arrived)
     return viewOf(session, signed.get(identity('device', deviceId).name) ?? null)
   }
 
@@ -174,6 +179,7 @@ export class CallService {
       if (beforeWrite !== undefined) await beforeWrite(callId, event)
       if (await store.compareAndSet(result.session, current.version)) {
         await this.#perform(result.session, result.effects, now)
+        this.#options.observer?.transitioned(current, result.session)
         return result.session
       }
     }

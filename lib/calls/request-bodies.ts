@@ -69,12 +69,17 @@ export type ActionBody = Static<typeof ActionBodySchema>
 export type EndSessionBody = Static<typeof EndSessionBodySchema>
 
 /** A call to start, whichever door it came through. */
+/** Which door a call request came through, for metrics. */
+export type CallDoor = 'http' | 'mqtt'
+
 export interface StartRequest {
   deviceId: string
   targetResidentId?: string
   householdNumber?: string
   timestamp?: number
   provider: Provider
+  /** `http` when not said. */
+  door?: CallDoor
 }
 
 /**
@@ -91,6 +96,7 @@ export function startRequestOf (body: StartCallBody, fromTopic?: string): StartR
   return {
     deviceId,
     provider: body.provider ?? 'trtc',
+    ...(fromTopic === undefined ? {} : { door: 'mqtt' as const }),
     ...(body.target_resident_id === undefined ? {} : { targetResidentId: body.target_resident_id }),
     ...(body.household_number === undefined ? {} : { householdNumber: body.household_number }),
     ...(body.timestamp === undefined ? {} : { timestamp: body.timestamp })

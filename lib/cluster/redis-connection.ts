@@ -74,12 +74,16 @@ export function closeRedis (redis: Redis): Promise<void> {
 /** Replies that mean "not now" (loading, failover, overload) rather than a fault in our scripts. */
 const TRANSIENT_REPLY = /^(LOADING|READONLY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|BUSY|NOREPLICAS|OOM)\b/
 
-/** What a failed Redis command means to a client: 503 when Redis is unreachable or busy, else 500. */
+/**
+ * What a failed Redis command means to a client: 503 when Redis is unreachable or busy, else 500.
+ * The message is for the client and names no library internals; the Redis error rides along as `cause`
+ * for the server's log.
+ */
 export function redisFailure (err: unknown, what: string): IntercomError {
   if (err instanceof IntercomError) return err
   const message = err instanceof Error ? err.message : String(err)
-  if (err instanceof ReplyError && !TRANSIENT_REPLY.test(message)) {
-    return new IntercomError('internal', `${what} failed in Redis (${message}); report this to the operator`)
-  }
-  return new IntercomError('service_unavailable', `${what}: Redis is unavailable (${message}); retry in a few seconds`)
+  const failure = err instanceof ReplyError && !TRANSIENT_REPLY.test(message)
+    ? new IntercomError('internal', `${what} failed; report this to the operator`)
+    : new IntercomError('service_unavailable', `${what}: the state store is unavailable; retry in a few seconds`)
+  return Object.assign(failure, { cause: err })
 }
