@@ -36,6 +36,11 @@ export const ConfigSchema = Type.Object({
   AGORA_APP_CERTIFICATE: Type.Optional(Type.String({ pattern: '^[0-9a-fA-F]{32}$' })),
   AGORA_TOKEN_EXPIRE: Type.Integer({ minimum: 60, maximum: 86_400, default: 3600, description: 'RTC token lifetime in seconds.' }),
   DEMO_CREDENTIALS: Type.Boolean({ default: true, description: 'Use demo TRTC/Agora keys when none are set (warns at start).' }),
+  WEBHOOK_RETRY_MS: Type.Integer({ minimum: 0, default: 86_400_000, description: 'A failed webhook delivery is retried for this long after its event (at least one attempt).' }),
+  WEBHOOK_RETRY_BASE_MS: Type.Integer({ minimum: 10, default: 1000, description: 'Wait before the first webhook retry; doubled for each further one, up to an hour.' }),
+  WEBHOOK_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 60_000, default: 10_000, description: 'Longest wait for a webhook receiver to answer one delivery.' }),
+  WEBHOOK_MAX_COUNT: Type.Integer({ minimum: 1, maximum: 1000, default: 100, description: 'Webhooks that may exist in the cluster.' }),
+  WEBHOOK_MAX_PENDING: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 10_000, description: 'Deliveries waiting per webhook; beyond, new events for it are dropped.' }),
   LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' })
 })
 

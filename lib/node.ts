@@ -23,6 +23,9 @@ import { createSystemMessenger } from './presence/system-messages'
 import statusRoutes from '../plugins/status-routes'
 import systemRoutes from '../plugins/system-routes'
 import mediaRoutes from '../plugins/media-routes'
+import { createWebhookBackend } from './webhooks/backend'
+import { startWebhooks } from './webhooks/webhooks'
+import webhookRoutes from '../plugins/webhook-routes'
 
 export interface NodeOptions {
   config: Config
@@ -39,6 +42,13 @@ export interface IntercomNode {
 const TIMER_LEASE_MS = 5000
 /** Deadlines set on other nodes are noticed within this. */
 const TIMER_POLL_MS = 250
+
+/** Webhook deliveries: bounds and pace of each node's worker. */
+const WEBHOOK_MAX_BODY_BYTES = 262_144
+const WEBHOOK_MAX_INTAKE = 10_000
+const WEBHOOK_MAX_RETRY_DELAY_MS = 3_600_000
+const WEBHOOK_CONCURRENCY = 16
+const WEBHOOK_POLL_MS = 250
 
 const VERSION: string = (require('../../package.json') as { version: string }).version
 
@@ -67,7 +77,9 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
         .catch((err: unknown) => logger.warn({ err }, 'could not send a refusal'))
     }
   })
-  const publisher = createPublisher(broker.aedes)
+  const publisher = createPublisher(broker.aedes, {
+    onListenerError: (err, topic) => logger.error({ err, topic }, 'a publish listener failed')
+  })
   const requests = createRequestRouter({ publisher, logger, maxPayloadBytes: config.MAX_PAYLOAD_BYTES })
 
   const credentialSetup = credentialOptionsFromConfig(config)
@@ -112,6 +124,19 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
   requests.on('status_report', createStatusReportHandler(statusFeed))
   const sendSystemMessage = createSystemMessenger({ publisher, directory })
 
+  // Webhooks: a consumer of the publisher's tap, with a store of its own.
+  const webhookBackend = createWebhookBackend(config.REDIS_URL, logger)
+  const webhooks = startWebhooks({
+    store: webhookBackend.store,
+    publisher,
+    logger: logger.child({ component: 'webhooks' }),
+    limits: { maxWebhooks: config.WEBHOOK_MAX_COUNT, maxPendingPerWebhook: config.WEBHOOK_MAX_PENDING, maxBodyBytes: WEBHOOK_MAX_BODY_BYTES, maxIntake: WEBHOOK_MAX_INTAKE },
+    retry: { baseMs: config.WEBHOOK_RETRY_BASE_MS, maxDelayMs: WEBHOOK_MAX_RETRY_DELAY_MS, windowMs: config.WEBHOOK_RETRY_MS },
+    timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+    concurrency: WEBHOOK_CONCURRENCY,
+    pollMs: WEBHOOK_POLL_MS
+  })
+
   const servers: Server[] = []
   const listener = {
     broker: broker.aedes,
@@ -141,6 +166,7 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
       await app.register(mediaRoutes, { credentials, calls })
       await app.register(statusRoutes, { directory, store: statusStore, feed: statusFeed })
       await app.register(systemRoutes, { send: sendSystemMessage })
+      await app.register(webhookRoutes, { webhooks })
     }
   })
   await http.listen({ port: config.HTTP_PORT, host: config.HOST })
@@ -160,6 +186,8 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
     await new Promise<void>((resolve) => broker.aedes.close(() => resolve()))
     await Promise.all(servers.map(closeServer))
     await http.close()
+    await webhooks.close()
+    await webhookBackend.close()
     await callStore.close()
     await rateLimiter.close()
     await backends.close()
