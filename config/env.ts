@@ -41,6 +41,13 @@ export const ConfigSchema = Type.Object({
   WEBHOOK_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 60_000, default: 10_000, description: 'Longest wait for a webhook receiver to answer one delivery.' }),
   WEBHOOK_MAX_COUNT: Type.Integer({ minimum: 1, maximum: 1000, default: 100, description: 'Webhooks that may exist in the cluster.' }),
   WEBHOOK_MAX_PENDING: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 10_000, description: 'Deliveries waiting per webhook; beyond, new events for it are dropped.' }),
+  PUSH_VAPID_PUBLIC_KEY: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{87}$', description: 'Web Push VAPID public key (base64url, uncompressed P-256 point); with PUSH_VAPID_PRIVATE_KEY.' })),
+  PUSH_VAPID_PRIVATE_KEY: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{43}$', description: 'Web Push VAPID private key (base64url); never logged.' })),
+  PUSH_VAPID_SUBJECT: Type.String({ pattern: '^(mailto:|https://)', default: 'mailto:intercom-broker@localhost', description: 'Contact sent to push services in the VAPID token (mailto: or https: URL).' }),
+  PUSH_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 60_000, default: 10_000, description: 'Longest wait for a push service to answer one push.' }),
+  PUSH_RETRY_BASE_MS: Type.Integer({ minimum: 10, default: 1000, description: 'Wait before retrying a push after a transient failure; doubled each time, until the push expires.' }),
+  PUSH_MAX_SUBSCRIPTIONS: Type.Integer({ minimum: 1, maximum: 100, default: 10, description: 'Push subscriptions per resident.' }),
+  PUSH_MAX_QUEUE: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 10_000, description: 'Pushes waiting on one node; beyond, new pushes are dropped.' }),
   LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' })
 })
 
@@ -85,6 +92,9 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
   }
   if ((config.AGORA_APP_ID === undefined) !== (config.AGORA_APP_CERTIFICATE === undefined)) {
     throw new ConfigError('invalid configuration: AGORA_APP_ID and AGORA_APP_CERTIFICATE must be set together')
+  }
+  if ((config.PUSH_VAPID_PUBLIC_KEY === undefined) !== (config.PUSH_VAPID_PRIVATE_KEY === undefined)) {
+    throw new ConfigError('invalid configuration: PUSH_VAPID_PUBLIC_KEY and PUSH_VAPID_PRIVATE_KEY must be set together')
   }
   return config
 }

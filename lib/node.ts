@@ -26,6 +26,12 @@ import mediaRoutes from '../plugins/media-routes'
 import { createWebhookBackend } from './webhooks/backend'
 import { startWebhooks } from './webhooks/webhooks'
 import webhookRoutes from '../plugins/webhook-routes'
+import { createPushBackend } from './push/backend'
+import { startPushDispatcher } from './push/dispatcher'
+import { trackResidentConnections } from './push/resident-connections'
+import { createWebPushChannel } from './push/webpush'
+import { orderKeys } from './webhooks/producer'
+import pushRoutes from '../plugins/push-routes'
 
 export interface NodeOptions {
   config: Config
@@ -49,6 +55,8 @@ const WEBHOOK_MAX_INTAKE = 10_000
 const WEBHOOK_MAX_RETRY_DELAY_MS = 3_600_000
 const WEBHOOK_CONCURRENCY = 16
 const WEBHOOK_POLL_MS = 250
+/** Pushes each node sends at once. */
+const PUSH_CONCURRENCY = 32
 
 const VERSION: string = (require('../../package.json') as { version: string }).version
 
@@ -137,6 +145,28 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
     pollMs: WEBHOOK_POLL_MS
   })
 
+  // Push: another consumer of the tap, fed by a registry of resident connections.
+  const pushBackend = await createPushBackend({
+    redisUrl: config.REDIS_URL,
+    nodeId: id,
+    vapid: { publicKey: config.PUSH_VAPID_PUBLIC_KEY, privateKey: config.PUSH_VAPID_PRIVATE_KEY, subject: config.PUSH_VAPID_SUBJECT },
+    demo: config.DEMO_CREDENTIALS,
+    logger
+  })
+  const untrackResidents = trackResidentConnections({ broker: broker.aedes, contexts: broker.contexts, registry: pushBackend.connections, logger })
+  const pushChannels = pushBackend.vapid === null ? [] : [createWebPushChannel({ vapid: pushBackend.vapid, timeoutMs: config.PUSH_TIMEOUT_MS })]
+  const pushes = startPushDispatcher({
+    publisher,
+    store: pushBackend.store,
+    connections: pushBackend.connections,
+    channels: pushChannels,
+    logger: logger.child({ component: 'push' }),
+    maxQueue: config.PUSH_MAX_QUEUE,
+    concurrency: PUSH_CONCURRENCY,
+    retryBaseMs: config.PUSH_RETRY_BASE_MS,
+    onFailed: (failure) => webhooks.emit('push.failed', orderKeys.call(failure.call_id), { ...failure })
+  })
+
   const servers: Server[] = []
   const listener = {
     broker: broker.aedes,
@@ -167,6 +197,13 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
       await app.register(statusRoutes, { directory, store: statusStore, feed: statusFeed })
       await app.register(systemRoutes, { send: sendSystemMessage })
       await app.register(webhookRoutes, { webhooks })
+      await app.register(pushRoutes, {
+        directory,
+        store: pushBackend.store,
+        vapidPublicKey: pushBackend.vapid?.publicKey ?? null,
+        kinds: new Set(pushChannels.map((c) => c.kind)),
+        maxPerResident: config.PUSH_MAX_SUBSCRIPTIONS
+      })
     }
   })
   await http.listen({ port: config.HTTP_PORT, host: config.HOST })
@@ -186,6 +223,9 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
     await new Promise<void>((resolve) => broker.aedes.close(() => resolve()))
     await Promise.all(servers.map(closeServer))
     await http.close()
+    untrackResidents()
+    await pushes.close()
+    await pushBackend.close()
     await webhooks.close()
     await webhookBackend.close()
     await callStore.close()
