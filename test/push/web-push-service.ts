@@ -91,7 +91,12 @@ function decrypt (body: Buffer, browser: { ecdh: ReturnType<typeof createECDH>, 
  * A Web Push service on a real HTTPS port. `answer` picks each push's status
  * (201 by default), per subscription name.
  */
-export async function startWebPushService (t: Teardown, answer: (subscription: string, received: ReceivedPush[]) => number = () => 201): Promise<WebPushService> {
+export async function startWebPushService (
+  t: Teardown,
+  answer: (subscription: string, received: ReceivedPush[]) => number = () => 201,
+  /** When given, each push's answer waits until the test calls `release`. */
+  hold?: (release: () => void) => void
+): Promise<WebPushService> {
   const browsers = new Map<string, { ecdh: ReturnType<typeof createECDH>, auth: Buffer }>()
   const received: ReceivedPush[] = []
   const waiters: Array<{ match: (p: ReceivedPush) => boolean, resolve: (p: ReceivedPush) => void }> = []
@@ -111,7 +116,8 @@ export async function startWebPushService (t: Teardown, answer: (subscription: s
       const push = { subscription: name, headers: request.headers, vapid: checkVapid(request.headers.authorization, origin), payload, answered: 0 }
       push.answered = answer(name, received)
       received.push(push)
-      response.writeHead(push.answered).end()
+      if (hold === undefined) response.writeHead(push.answered).end()
+      else hold(() => response.writeHead(push.answered).end())
       for (const w of [...waiters]) {
         if (w.match(push)) {
           waiters.splice(waiters.indexOf(w), 1)

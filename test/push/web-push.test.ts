@@ -142,3 +142,16 @@ t.test('push subscriptions: own only, bounded, one per target', async (t) => {
   t.match(await request(node.httpUrl, 'DELETE', `/api/push/subscriptions/${id}`, { as: 'resident/2' }), { status: 200, body: { data: { deleted: id } } })
   t.equal((await request(node.httpUrl, 'GET', '/api/push/subscriptions', { as: 'resident/2' })).body.data.items.length, 1)
 })
+
+t.test('a push service that does not answer does not hold up the call', async (t) => {
+  const node = await startTestNode(t, ENV)
+  const held: Array<() => void> = []
+  const service = await startWebPushService(t, () => 201, (release) => { held.push(release) })
+  await subscribe(node, 'resident/2', service.subscribe('stuck'))
+  t.teardown(() => { for (const release of held) release() })
+  const callId = await ring(node, { target_resident_id: '2' })
+  await service.waitFor((p) => p.subscription === 'stuck')
+  t.equal(held.length, 1, 'the push service holds the push, unanswered')
+  await act(node, 'resident/2', callId, 'answered')
+  t.pass('the call rang and is answered while the push is still unanswered')
+})
