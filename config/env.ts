@@ -52,6 +52,18 @@ export const ConfigSchema = Type.Object({
   AGORA_APP_CERTIFICATE: Type.Optional(Type.String({ pattern: '^[0-9a-fA-F]{32}$', description: 'Agora app certificate (32 hex) for AccessToken2.' })),
   AGORA_TOKEN_EXPIRE: Type.Integer({ minimum: 60, maximum: 86_400, default: 3600, description: 'RTC token lifetime in seconds.' }),
   DEMO_CREDENTIALS: Type.Boolean({ default: true, description: 'Use demo TRTC/Agora keys when none are set (warns at start).' }),
+  WEBHOOK_RETRY_MS: Type.Integer({ minimum: 0, default: 86_400_000, description: 'A failed webhook delivery is retried for this long after its event (at least one attempt).' }),
+  WEBHOOK_RETRY_BASE_MS: Type.Integer({ minimum: 10, default: 1000, description: 'Wait before the first webhook retry; doubled for each further one, up to an hour.' }),
+  WEBHOOK_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 60_000, default: 10_000, description: 'Longest wait for a webhook receiver to answer one delivery.' }),
+  WEBHOOK_MAX_COUNT: Type.Integer({ minimum: 1, maximum: 1000, default: 100, description: 'Webhooks that may exist in the cluster.' }),
+  WEBHOOK_MAX_PENDING: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 10_000, description: 'Deliveries waiting per webhook; beyond, new events for it are dropped.' }),
+  PUSH_VAPID_PUBLIC_KEY: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{87}$', description: 'Web Push VAPID public key (base64url, uncompressed P-256 point); with PUSH_VAPID_PRIVATE_KEY.' })),
+  PUSH_VAPID_PRIVATE_KEY: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{43}$', description: 'Web Push VAPID private key (base64url); never logged.' })),
+  PUSH_VAPID_SUBJECT: Type.String({ pattern: '^(mailto:|https://)', default: 'mailto:intercom-broker@localhost', description: 'Contact sent to push services in the VAPID token (mailto: or https: URL).' }),
+  PUSH_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 60_000, default: 10_000, description: 'Longest wait for a push service to answer one push.' }),
+  PUSH_RETRY_BASE_MS: Type.Integer({ minimum: 10, default: 1000, description: 'Wait before retrying a push after a transient failure; doubled each time, until the push expires.' }),
+  PUSH_MAX_SUBSCRIPTIONS: Type.Integer({ minimum: 1, maximum: 100, default: 10, description: 'Push subscriptions per resident.' }),
+  PUSH_MAX_QUEUE: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 10_000, description: 'Pushes waiting on one node; beyond, new pushes are dropped.' }),
   LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info', description: 'Least severe log level written (JSON lines on standard output).' })
 })
 
@@ -121,6 +133,9 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
   }
   if ((config.AGORA_APP_ID === undefined) !== (config.AGORA_APP_CERTIFICATE === undefined)) {
     throw new ConfigError('invalid configuration: AGORA_APP_ID and AGORA_APP_CERTIFICATE must be set together')
+  }
+  if ((config.PUSH_VAPID_PUBLIC_KEY === undefined) !== (config.PUSH_VAPID_PRIVATE_KEY === undefined)) {
+    throw new ConfigError('invalid configuration: PUSH_VAPID_PUBLIC_KEY and PUSH_VAPID_PRIVATE_KEY must be set together')
   }
   return config
 }

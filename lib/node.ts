@@ -30,6 +30,15 @@ import { createSystemMessenger } from './presence/system-messages'
 import statusRoutes from '../plugins/status-routes'
 import systemRoutes from '../plugins/system-routes'
 import mediaRoutes from '../plugins/media-routes'
+import { createWebhookBackend } from './webhooks/backend'
+import { startWebhooks } from './webhooks/webhooks'
+import webhookRoutes from '../plugins/webhook-routes'
+import { createPushBackend } from './push/backend'
+import { startPushDispatcher } from './push/dispatcher'
+import { trackResidentConnections } from './push/resident-connections'
+import { createWebPushChannel } from './push/webpush'
+import { orderKeys } from './webhooks/producer'
+import pushRoutes from '../plugins/push-routes'
 
 export interface NodeOptions {
   config: Config
@@ -50,6 +59,15 @@ export interface IntercomNode {
 const TIMER_LEASE_MS = 5000
 /** Deadlines set on other nodes are noticed within this. */
 const TIMER_POLL_MS = 250
+
+/** Webhook deliveries: bounds and pace of each node's worker. */
+const WEBHOOK_MAX_BODY_BYTES = 262_144
+const WEBHOOK_MAX_INTAKE = 10_000
+const WEBHOOK_MAX_RETRY_DELAY_MS = 3_600_000
+const WEBHOOK_CONCURRENCY = 16
+const WEBHOOK_POLL_MS = 250
+/** Pushes each node sends at once. */
+const PUSH_CONCURRENCY = 32
 
 const VERSION: string = (require('../../package.json') as { version: string }).version
 
@@ -99,7 +117,9 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
     }
   })
   if (metrics !== undefined) countMqttConnections(broker.aedes, broker.contexts, metrics)
-  const publisher = createPublisher(broker.aedes)
+  const publisher = createPublisher(broker.aedes, {
+    onListenerError: (err, topic) => logger.error({ err, topic }, 'a publish listener failed')
+  })
   const requests = createRequestRouter({ publisher, logger, maxPayloadBytes: config.MAX_PAYLOAD_BYTES })
 
   const credentialSetup = credentialOptionsFromConfig(config)
@@ -151,6 +171,41 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
   requests.on('status_report', createStatusReportHandler(statusFeed))
   const sendSystemMessage = createSystemMessenger({ publisher, directory })
 
+  // Webhooks: a consumer of the publisher's tap, with a store of its own.
+  const webhookBackend = createWebhookBackend(config.REDIS_URL, logger)
+  const webhooks = startWebhooks({
+    store: webhookBackend.store,
+    publisher,
+    logger: logger.child({ component: 'webhooks' }),
+    limits: { maxWebhooks: config.WEBHOOK_MAX_COUNT, maxPendingPerWebhook: config.WEBHOOK_MAX_PENDING, maxBodyBytes: WEBHOOK_MAX_BODY_BYTES, maxIntake: WEBHOOK_MAX_INTAKE },
+    retry: { baseMs: config.WEBHOOK_RETRY_BASE_MS, maxDelayMs: WEBHOOK_MAX_RETRY_DELAY_MS, windowMs: config.WEBHOOK_RETRY_MS },
+    timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+    concurrency: WEBHOOK_CONCURRENCY,
+    pollMs: WEBHOOK_POLL_MS
+  })
+
+  // Push: another consumer of the tap, fed by a registry of resident connections.
+  const pushBackend = await createPushBackend({
+    redisUrl: config.REDIS_URL,
+    nodeId: id,
+    vapid: { publicKey: config.PUSH_VAPID_PUBLIC_KEY, privateKey: config.PUSH_VAPID_PRIVATE_KEY, subject: config.PUSH_VAPID_SUBJECT },
+    demo: config.DEMO_CREDENTIALS,
+    logger
+  })
+  const untrackResidents = trackResidentConnections({ broker: broker.aedes, contexts: broker.contexts, registry: pushBackend.connections, logger })
+  const pushChannels = pushBackend.vapid === null ? [] : [createWebPushChannel({ vapid: pushBackend.vapid, timeoutMs: config.PUSH_TIMEOUT_MS })]
+  const pushes = startPushDispatcher({
+    publisher,
+    store: pushBackend.store,
+    connections: pushBackend.connections,
+    channels: pushChannels,
+    logger: logger.child({ component: 'push' }),
+    maxQueue: config.PUSH_MAX_QUEUE,
+    concurrency: PUSH_CONCURRENCY,
+    retryBaseMs: config.PUSH_RETRY_BASE_MS,
+    onFailed: (failure) => webhooks.emit('push.failed', orderKeys.call(failure.call_id), { ...failure })
+  })
+
   const servers: Server[] = []
   const listener = {
     broker: broker.aedes,
@@ -188,6 +243,14 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
       await app.register(mediaRoutes, { credentials, calls })
       await app.register(statusRoutes, { directory, store: statusStore, feed: statusFeed })
       await app.register(systemRoutes, { send: sendSystemMessage })
+      await app.register(webhookRoutes, { webhooks })
+      await app.register(pushRoutes, {
+        directory,
+        store: pushBackend.store,
+        vapidPublicKey: pushBackend.vapid?.publicKey ?? null,
+        kinds: new Set(pushChannels.map((c) => c.kind)),
+        maxPerResident: config.PUSH_MAX_SUBSCRIPTIONS
+      })
     }
   }
   const http = await buildHttpApp(httpOptions)
@@ -218,6 +281,11 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
     await Promise.all(servers.map(closeServer))
     await http.close()
     await https?.close()
+    untrackResidents()
+    await pushes.close()
+    await pushBackend.close()
+    await webhooks.close()
+    await webhookBackend.close()
     await callStore.close()
     await rateLimiter.close()
     await backends.statusRateLimiter.close()
