@@ -18,6 +18,7 @@ import { createMetrics } from './observability/metrics'
 import { readinessOf } from './observability/readiness'
 import { CallService, type CallServiceOptions } from './calls/call-service'
 import { registerCallRequests } from './calls/mqtt-requests'
+import { viewOf } from './calls/view'
 import { startTimerLoop } from './calls/timer-loop'
 import { createCredentials, credentialOptionsFromConfig } from './credentials'
 import { createStateBackends } from './state-backends'
@@ -181,7 +182,11 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
     retry: { baseMs: config.WEBHOOK_RETRY_BASE_MS, maxDelayMs: WEBHOOK_MAX_RETRY_DELAY_MS, windowMs: config.WEBHOOK_RETRY_MS },
     timeoutMs: config.WEBHOOK_TIMEOUT_MS,
     concurrency: WEBHOOK_CONCURRENCY,
-    pollMs: WEBHOOK_POLL_MS
+    pollMs: WEBHOOK_POLL_MS,
+    finalSession: async (callId) => {
+      const session = await callStore.get(callId)
+      return session === null ? null : viewOf(session, null)
+    }
   })
 
   // Push: another consumer of the tap, fed by a registry of resident connections.
