@@ -1,6 +1,7 @@
 import path from 'node:path'
 import envSchema from 'env-schema'
 import { Type, type Static } from 'typebox'
+import { parseSentinels, type RedisAddress } from '../lib/cluster/redis-address'
 
 /** Where the demo directory lives: `config/` beside the compiled `dist/`. */
 export const DEMO_DIRECTORY = path.resolve(__dirname, '..', '..', 'config', 'demo-directory.json')
@@ -25,6 +26,9 @@ export const ConfigSchema = Type.Object({
   METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16, maxLength: 256, description: 'When set, GET /metrics requires Authorization: Bearer <token>.' })),
   INTERCOM_DIRECTORY: Type.String({ minLength: 1, default: DEMO_DIRECTORY, description: 'Path of the directory file (identities).' }),
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://', description: 'Puts broker state, routing and calls in Redis; nodes sharing it form one cluster.' })),
+  REDIS_SENTINELS: Type.Optional(Type.String({ pattern: '^[^,\\s]+:[0-9]{1,5}(,[^,\\s]+:[0-9]{1,5})*$', description: 'host:port,host:port of Redis Sentinels: the cluster follows the primary they name across failovers; needs REDIS_SENTINEL_NAME.' })),
+  REDIS_SENTINEL_NAME: Type.Optional(Type.String({ minLength: 1, description: 'Name of the primary in the sentinels\' configuration.' })),
+  REDIS_SENTINEL_PASSWORD: Type.Optional(Type.String({ minLength: 1, description: 'Password of the sentinels themselves (the primary\'s goes in REDIS_URL).' })),
   NODE_ID: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$', description: 'Name of the node in logs and /health; each start adds a random suffix to make the broker id unique.' })),
   RING_TIMEOUT_MS: Millis(30_000, 'A ringing call ends with timeout after this.'),
   MAX_CALL_MS: Millis(7_200_000, 'A connected call ends with max_duration after this.'),
@@ -131,6 +135,9 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
   if ((config.TRTC_SDK_APP_ID === undefined) !== (config.TRTC_SECRET_KEY === undefined)) {
     throw new ConfigError('invalid configuration: TRTC_SDK_APP_ID and TRTC_SECRET_KEY must be set together')
   }
+  if ((config.REDIS_SENTINELS === undefined) !== (config.REDIS_SENTINEL_NAME === undefined)) {
+    throw new ConfigError('invalid configuration: REDIS_SENTINELS and REDIS_SENTINEL_NAME must be set together')
+  }
   if ((config.AGORA_APP_ID === undefined) !== (config.AGORA_APP_CERTIFICATE === undefined)) {
     throw new ConfigError('invalid configuration: AGORA_APP_ID and AGORA_APP_CERTIFICATE must be set together')
   }
@@ -138,4 +145,21 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError('invalid configuration: PUSH_VAPID_PUBLIC_KEY and PUSH_VAPID_PRIVATE_KEY must be set together')
   }
   return config
+}
+
+/**
+ * Where the cluster's Redis is, or null for a node alone: behind sentinels when
+ * REDIS_SENTINELS is set (REDIS_URL then gives only the primary's password and
+ * database), else at REDIS_URL.
+ */
+export function redisAddressOf (config: Config): RedisAddress | null {
+  if (config.REDIS_SENTINELS !== undefined && config.REDIS_SENTINEL_NAME !== undefined) {
+    return {
+      sentinels: parseSentinels(config.REDIS_SENTINELS),
+      name: config.REDIS_SENTINEL_NAME,
+      ...(config.REDIS_SENTINEL_PASSWORD === undefined ? {} : { sentinelPassword: config.REDIS_SENTINEL_PASSWORD }),
+      ...(config.REDIS_URL === undefined ? {} : { url: config.REDIS_URL })
+    }
+  }
+  return config.REDIS_URL ?? null
 }

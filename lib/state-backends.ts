@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import type { Config } from '../config/env'
+import { redisAddressOf, type Config } from '../config/env'
 import { createMemorySignInThrottle, type SignInThrottle } from './auth/sign-in-throttle'
 import { createRedisSignInThrottle } from './auth/redis-sign-in-throttle'
 import { createRedisBrokerParts } from './cluster/redis-broker-parts'
@@ -43,7 +43,8 @@ const PRESENCE_TTL_MS = 5000
 const SIGN_IN_THROTTLE_MAX_KEYS = 100_000
 
 export function createStateBackends (config: Config, nodeId: string, logger: Logger): StateBackends {
-  if (config.REDIS_URL === undefined) {
+  const address = redisAddressOf(config)
+  if (address === null) {
     return {
       kind: 'memory',
       callStore: new MemoryCallStore({ retentionMs: config.CALL_RETENTION_MS, maxEndedCalls: config.MEMORY_MAX_ENDED_CALLS, maxEndedBytes: config.MEMORY_MAX_ENDED_CALL_BYTES }),
@@ -57,8 +58,8 @@ export function createStateBackends (config: Config, nodeId: string, logger: Log
       close: async () => {}
     }
   }
-  const redis = createRedisConnection(config.REDIS_URL, 'intercom-state', logger)
-  const brokerParts = createRedisBrokerParts({ url: config.REDIS_URL, logger })
+  const redis = createRedisConnection(address, 'intercom-state', logger)
+  const brokerParts = createRedisBrokerParts({ address, logger })
   let sweeper: PresenceSweeper | null = null
   return {
     kind: 'redis',

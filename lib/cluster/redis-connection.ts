@@ -1,12 +1,14 @@
-import { Redis, ReplyError } from 'ioredis'
+import { ReplyError, type Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import { IntercomError } from '../errors'
+import { connectRedis, type RedisAddress } from './redis-address'
 
 /**
- * Either a connection someone else owns (and closes, and watches), or a URL to open
- * one from, with a logger that hears when Redis goes away and comes back.
+ * Either a connection someone else owns (and closes, and watches), or an address
+ * (a URL, or sentinels) to open one from, with a logger that hears when Redis goes
+ * away and comes back.
  */
-export type RedisTarget = { redis: Redis, url?: never } | { url: string, logger: Logger, redis?: never }
+export type RedisTarget = { redis: Redis, url?: never } | { url: RedisAddress, logger: Logger, redis?: never }
 
 /** A request waits this long on Redis at most, so an outage answers 503 instead of hanging. */
 const COMMAND_TIMEOUT_MS = 5_000
@@ -15,8 +17,8 @@ const COMMAND_TIMEOUT_MS = 5_000
  * A connection for request-path state (calls, rate limits): during an outage a
  * command fails after one reconnection attempt instead of queueing for long.
  */
-export function createRedisConnection (url: string, name: string, logger: Logger): Redis {
-  return watchRedis(new Redis(url, { connectionName: name, maxRetriesPerRequest: 1, commandTimeout: COMMAND_TIMEOUT_MS }), name, logger)
+export function createRedisConnection (address: RedisAddress, name: string, logger: Logger): Redis {
+  return watchRedis(connectRedis(address, { connectionName: name, maxRetriesPerRequest: 1, commandTimeout: COMMAND_TIMEOUT_MS }), name, logger)
 }
 
 /**

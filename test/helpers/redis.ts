@@ -15,6 +15,8 @@ export interface RedisServer {
   stop (): Promise<void>
   /** Starts it again on the same port with the same data. */
   restart (): Promise<void>
+  /** Ends the process at once, as a crash would; keeps its data. */
+  kill (): Promise<void>
 }
 
 /** CI services set `CI` to `true`, `1` or their own name: any value but empty, `false` or `0`. */
@@ -35,7 +37,7 @@ export function requireRedis (t: tap.Test, command = 'redis-server'): boolean {
   return false
 }
 
-async function freePort (): Promise<number> {
+export async function freePort (): Promise<number> {
   const server = createServer()
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')
@@ -45,7 +47,7 @@ async function freePort (): Promise<number> {
   return address.port
 }
 
-function ping (port: number): Promise<boolean> {
+export function ping (port: number): Promise<boolean> {
   return new Promise(resolve => {
     const socket = createConnection({ port, host: '127.0.0.1' }, () => socket.write('PING\r\n'))
     socket.once('data', data => {
@@ -56,14 +58,17 @@ function ping (port: number): Promise<boolean> {
   })
 }
 
-/** A real redis-server on a free port with an append-only file in a temporary directory; gone when the test ends. */
-export async function startRedis (t: Teardown): Promise<RedisServer> {
+/**
+ * A real redis-server on a free port with an append-only file in a temporary
+ * directory; gone when the test ends. `args` are added to its command line.
+ */
+export async function startRedis (t: Teardown, args: string[] = []): Promise<RedisServer> {
   const port = await freePort()
   const dir = mkdtempSync(path.join(tmpdir(), 'intercom-redis-'))
   let child: ChildProcess | null = null
 
   async function start (): Promise<void> {
-    const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--dir', dir], { stdio: 'ignore' })
+    const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--dir', dir, ...args], { stdio: 'ignore' })
     child = proc
     let exited = false
     proc.once('exit', () => { exited = true })
@@ -75,12 +80,12 @@ export async function startRedis (t: Teardown): Promise<RedisServer> {
     }
   }
 
-  async function stop (): Promise<void> {
+  async function stop (signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     const proc = child
     child = null
     if (proc === null || proc.exitCode !== null) return
     const exited = once(proc, 'exit')
-    proc.kill('SIGTERM')
+    proc.kill(signal)
     await exited
   }
 
@@ -92,7 +97,8 @@ export async function startRedis (t: Teardown): Promise<RedisServer> {
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
-    stop,
+    stop: () => stop(),
+    kill: () => stop('SIGKILL'),
     restart: async () => {
       await stop()
       await start()
