@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Server } from 'node:net'
 import pino, { type Logger } from 'pino'
-import { corsOriginsOf, type Config } from '../config/env'
+import { corsOriginsOf, redisAddressOf, type Config } from '../config/env'
 import { createBroker } from './broker/create-broker'
 import { closeServer, listenMqtt, listenMqtts, readTlsFiles } from './broker/listeners'
 import { createPublisher } from './broker/publisher'
@@ -173,7 +173,7 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
   const sendSystemMessage = createSystemMessenger({ publisher, directory })
 
   // Webhooks: a consumer of the publisher's tap, with a store of its own.
-  const webhookBackend = createWebhookBackend(config.REDIS_URL, logger)
+  const webhookBackend = createWebhookBackend(redisAddressOf(config), logger)
   const webhooks = startWebhooks({
     store: webhookBackend.store,
     publisher,
@@ -191,7 +191,7 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
 
   // Push: another consumer of the tap, fed by a registry of resident connections.
   const pushBackend = await createPushBackend({
-    redisUrl: config.REDIS_URL,
+    redis: redisAddressOf(config),
     nodeId: id,
     vapid: { publicKey: config.PUSH_VAPID_PUBLIC_KEY, privateKey: config.PUSH_VAPID_PRIVATE_KEY, subject: config.PUSH_VAPID_SUBJECT },
     demo: config.DEMO_CREDENTIALS,
