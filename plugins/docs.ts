@@ -2,6 +2,7 @@ import fp from 'fastify-plugin'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyInstance } from 'fastify'
+import { asyncApiDocument } from '../lib/docs/asyncapi'
 
 export interface DocsOptions {
   version: string
@@ -9,7 +10,8 @@ export interface DocsOptions {
 
 /**
  * The OpenAPI document, generated from the same TypeBox schemas that
- * validate requests; the UI at `/docs`, the JSON at `/docs/json`.
+ * validate requests; the UI at `/docs`, the JSON at `/docs/json`. The MQTT
+ * topics as AsyncAPI 3 at `/docs/asyncapi.json`, from the schemas of the payloads.
  * Registered before the routes so that it sees them.
  */
 async function docs (app: FastifyInstance, options: DocsOptions): Promise<void> {
@@ -30,6 +32,8 @@ async function docs (app: FastifyInstance, options: DocsOptions): Promise<void> 
     }
   })
   await app.register(swaggerUi, { routePrefix: '/docs' })
+  const asyncApi = asyncApiDocument(options.version)
+  app.get('/docs/asyncapi.json', { schema: { hide: true } }, async () => asyncApi)
 }
 
 export default fp(docs, { name: 'intercom-docs', fastify: '5.x' })
