@@ -35,6 +35,7 @@ export interface HttpAppOptions {
 
 /** The Fastify sidecar: envelope, CORS, docs, auth, health, metrics, MQTT over WebSocket, then the routes. */
 export async function buildHttpApp (options: HttpAppOptions) {
+  // Typed as the plain HTTP instance also when it serves HTTPS: no plugin touches the raw server.
   const app = (Fastify({
     // Fastify's own request logging: one line when a request comes in, one with status and time when it is answered.
     loggerInstance: options.logger.child({ component: 'http' }),
