@@ -5,6 +5,7 @@ import type { Config } from '../config/env'
 import { createBroker } from './broker/create-broker'
 import { closeServer, listenMqtt, listenMqtts, readTlsFiles } from './broker/listeners'
 import { createPublisher } from './broker/publisher'
+import type { PacketProblem } from './broker/packet-size-guard'
 import { sendErrorReply } from './broker/error-replies'
 import { createRequestRouter } from './broker/requests'
 import { loadDirectory } from './directory/load'
@@ -15,6 +16,7 @@ import { registerCallRequests } from './calls/mqtt-requests'
 import { startTimerLoop } from './calls/timer-loop'
 import { createCredentials, credentialOptionsFromConfig } from './credentials'
 import { createStateBackends } from './state-backends'
+import { createConnectionGate } from './limits/connection-gate'
 import callRoutes from '../plugins/call-routes'
 import { startPresence } from './presence/presence'
 import { createStatusFeed } from './presence/status-feed'
@@ -60,6 +62,8 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
     id,
     directory,
     logger,
+    connectTimeoutMs: config.MQTT_CONNECT_TIMEOUT_MS,
+    maxKeepaliveSeconds: config.MQTT_MAX_KEEPALIVE_S,
     handleRequest: (context, kind, payload) => requests.handle(context, kind, payload),
     notifyRefusal: (context, topic) => {
       sendErrorReply(publisher, context.identity, new IntercomError('forbidden', `${context.identity.name} may not publish on ${topic}`))
@@ -112,11 +116,23 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
   const sendSystemMessage = createSystemMessenger({ publisher, directory })
 
   const servers: Server[] = []
+  const connectionGate = createConnectionGate({
+    maxTotal: config.MAX_CONNECTIONS,
+    maxPerAddress: config.MAX_CONNECTIONS_PER_ADDRESS,
+    onRefused: ({ reason, address, count }) => logger.warn({ reason, address, refused: count }, 'connections refused at accept: connection cap reached')
+  })
+  const mqttPackets = { maxPacketBytes: config.MQTT_MAX_PACKET_BYTES, maxConnectBytes: config.MQTT_MAX_CONNECT_BYTES }
   const listener = {
     broker: broker.aedes,
     host: config.HOST,
-    maxPacketBytes: config.MQTT_MAX_PACKET_BYTES,
-    onOversize: (reason: string) => logger.warn({ reason }, 'MQTT connection closed: packet too large')
+    gate: connectionGate,
+    packets: {
+      ...mqttPackets,
+      onProblem: (problem: PacketProblem) => {
+        if (problem.kind === 'protocol_level') logger.debug({ reason: problem.reason }, 'MQTT connection refused: protocol level')
+        else logger.warn({ reason: problem.reason }, 'MQTT connection closed: packet too large or malformed')
+      }
+    }
   }
   const mqtt = await listenMqtt({ ...listener, port: config.MQTT_PORT })
   servers.push(mqtt.server)
@@ -132,7 +148,9 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
     directory,
     broker: broker.aedes,
     bodyLimit: config.MAX_PAYLOAD_BYTES,
-    mqttMaxPacketBytes: config.MQTT_MAX_PACKET_BYTES,
+    mqttPackets,
+    timeouts: { idleMs: config.HTTP_IDLE_TIMEOUT_MS, requestMs: config.HTTP_REQUEST_TIMEOUT_MS },
+    connectionGate,
     version: VERSION,
     health: () => ({ node: id, version: VERSION, store: backends.kind, clients: broker.aedes.connectedClients }),
     routes: async (app) => {

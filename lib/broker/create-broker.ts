@@ -14,6 +14,10 @@ export interface BrokerOptions {
   /** aedes persistence and mqemitter; in-memory ones when absent. */
   persistence?: unknown
   mq?: unknown
+  /** A connection without a CONNECT by then is closed. */
+  connectTimeoutMs: number
+  /** Longest keep-alive served (s): 0 and longer are served as this. */
+  maxKeepaliveSeconds: number
   /** How often nodes of a cluster announce they are alive (ms). */
   heartbeatInterval?: number
 }
@@ -31,12 +35,14 @@ export async function createBroker (options: BrokerOptions): Promise<IntercomBro
     contexts,
     logger: options.logger,
     handleRequest: options.handleRequest,
-    notifyRefusal: options.notifyRefusal
+    notifyRefusal: options.notifyRefusal,
+    maxKeepaliveSeconds: options.maxKeepaliveSeconds
   })
   const aedes = await Aedes.createBroker({
     id: options.id,
     persistence: options.persistence,
     mq: options.mq,
+    connectTimeout: options.connectTimeoutMs,
     // Only when set: an explicit undefined would replace Aedes' default and make it beat every millisecond.
     ...(options.heartbeatInterval === undefined ? {} : { heartbeatInterval: options.heartbeatInterval }),
     // Ids are scoped to the identity (client-ids.ts); the 3.1 length rule is checked on the id the client sent.

@@ -20,6 +20,8 @@ export interface HookOptions {
   logger: Logger
   handleRequest: RequestHandler
   notifyRefusal: RefusalNotifier
+  /** Longest keep-alive served (s). */
+  maxKeepaliveSeconds: number
 }
 
 type Hooks = Required<Pick<AedesOptions, 'preConnect' | 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'authorizeForward'>>
@@ -62,6 +64,10 @@ export function createHooks (options: HookOptions): Hooks {
 
   return {
     preConnect (client, packet, callback) {
+      // A server-side maximum, so a silent client with keep-alive 0 (none) cannot stay online for ever.
+      // Aedes' keepaliveLimit would refuse with return code 6, which MQTT 3.1.1 does not have.
+      const keepalive = packet.keepalive ?? 0
+      if (keepalive === 0 || keepalive > options.maxKeepaliveSeconds) packet.keepalive = options.maxKeepaliveSeconds
       if (packet.clientId === '') {
         // MQTT-3.1.3-8. A zero-length id with a clean session gets Aedes' `aedes_<uuid>`, which has no scope and no collision.
         if (!packet.clean) refusedIds.set(client, 'a client without an id must ask for a clean session')
