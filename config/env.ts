@@ -31,6 +31,8 @@ export const ConfigSchema = Type.Object({
   MQTT_MAX_CONNECT_BYTES: Type.Integer({ minimum: 256, maximum: 268_435_455, default: 4096, description: 'Largest first packet (the CONNECT, before login); larger closes the connection.' }),
   MQTT_CONNECT_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 10_000, description: 'A connection without a CONNECT by then is closed.' }),
   MQTT_MAX_KEEPALIVE_S: Type.Integer({ minimum: 1, maximum: 65_535, default: 300, description: 'Longest MQTT keep-alive; 0 (none) or longer is served as this, so a silent client goes after 1.5 times it.' }),
+  MQTT_MAX_FILTERS_PER_SUBSCRIBE: Type.Integer({ minimum: 1, maximum: 65_535, default: 32, description: 'Filters in one SUBSCRIBE; more is a flood and closes the connection.' }),
+  MQTT_MAX_SUBSCRIPTIONS: Type.Integer({ minimum: 1, maximum: 65_535, default: 64, description: 'Subscriptions of one connection; a filter past it is refused (SUBACK 0x80).' }),
   MAX_CONNECTIONS: Type.Integer({ minimum: 1, default: 50_000, description: 'Open connections of a node (MQTT, MQTTS, HTTP and WebSocket together); more are closed at accept.' }),
   MAX_CONNECTIONS_PER_ADDRESS: Type.Integer({ minimum: 1, default: 256, description: 'Open connections from one source address; more are closed at accept.' }),
   HTTP_IDLE_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 10_000, description: 'An HTTP connection idle this long (keep-alive included) is closed.' }),

@@ -15,7 +15,7 @@ export interface HttpAppOptions {
   directory: Directory
   broker: Aedes
   bodyLimit: number
-  mqttPackets: { maxPacketBytes: number, maxConnectBytes: number }
+  mqttPackets: { maxPacketBytes: number, maxConnectBytes: number, maxFiltersPerSubscribe: number }
   /** A connection idle for idleMs is closed, and so is one whose request is not in within requestMs. */
   timeouts: { idleMs: number, requestMs: number }
   /** Connection caps shared with the MQTT listeners. */

@@ -64,6 +64,7 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
     logger,
     connectTimeoutMs: config.MQTT_CONNECT_TIMEOUT_MS,
     maxKeepaliveSeconds: config.MQTT_MAX_KEEPALIVE_S,
+    maxSubscriptions: config.MQTT_MAX_SUBSCRIPTIONS,
     handleRequest: (context, kind, payload) => requests.handle(context, kind, payload),
     notifyRefusal: (context, topic) => {
       sendErrorReply(publisher, context.identity, new IntercomError('forbidden', `${context.identity.name} may not publish on ${topic}`))
@@ -121,7 +122,11 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
     maxPerAddress: config.MAX_CONNECTIONS_PER_ADDRESS,
     onRefused: ({ reason, address, count }) => logger.warn({ reason, address, refused: count }, 'connections refused at accept: connection cap reached')
   })
-  const mqttPackets = { maxPacketBytes: config.MQTT_MAX_PACKET_BYTES, maxConnectBytes: config.MQTT_MAX_CONNECT_BYTES }
+  const mqttPackets = {
+    maxPacketBytes: config.MQTT_MAX_PACKET_BYTES,
+    maxConnectBytes: config.MQTT_MAX_CONNECT_BYTES,
+    maxFiltersPerSubscribe: config.MQTT_MAX_FILTERS_PER_SUBSCRIBE
+  }
   const listener = {
     broker: broker.aedes,
     host: config.HOST,
@@ -130,7 +135,7 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
       ...mqttPackets,
       onProblem: (problem: PacketProblem) => {
         if (problem.kind === 'protocol_level') logger.debug({ reason: problem.reason }, 'MQTT connection refused: protocol level')
-        else logger.warn({ reason: problem.reason }, 'MQTT connection closed: packet too large or malformed')
+        else logger.warn({ reason: problem.reason }, 'MQTT connection closed: packet too large, malformed or a SUBSCRIBE flood')
       }
     }
   }

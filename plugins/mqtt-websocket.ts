@@ -10,7 +10,7 @@ import { guardPacketSize } from '../lib/broker/packet-size-guard'
 export interface MqttWebSocketOptions {
   broker: Aedes
   /** Largest MQTT packet accepted (the largest also bounds a WebSocket message), and the pre-login CONNECT's. */
-  packets: { maxPacketBytes: number, maxConnectBytes: number }
+  packets: { maxPacketBytes: number, maxConnectBytes: number, maxFiltersPerSubscribe: number }
   logger: Logger
 }
 
@@ -25,7 +25,7 @@ async function mqttWebSocket (app: FastifyInstance, options: MqttWebSocketOption
       ...options.packets,
       onProblem: (problem) => {
         if (problem.kind === 'protocol_level') options.logger.debug({ reason: problem.reason }, 'MQTT over WebSocket refused: protocol level')
-        else options.logger.warn({ reason: problem.reason }, 'MQTT over WebSocket closed: packet too large or malformed')
+        else options.logger.warn({ reason: problem.reason }, 'MQTT over WebSocket closed: packet too large, malformed or a SUBSCRIBE flood')
       }
     })
     options.broker.handle(stream, request.raw)

@@ -8,6 +8,8 @@ export interface ClientContext {
   readonly rights: TopicRights
   /** Unique per connection: a reconnect with the same client id gets a new one. */
   readonly connectionId: string
+  /** Filters granted to this connection (restored ones included), to cap their number. */
+  readonly filters: Set<string>
   /** Requests of one connection are handled one after the other, in arrival order. */
   queue: Promise<void>
 }

@@ -18,6 +18,8 @@ export interface BrokerOptions {
   connectTimeoutMs: number
   /** Longest keep-alive served (s): 0 and longer are served as this. */
   maxKeepaliveSeconds: number
+  /** Subscriptions of one connection; more filters are refused. */
+  maxSubscriptions: number
   /** How often nodes of a cluster announce they are alive (ms). */
   heartbeatInterval?: number
 }
@@ -36,7 +38,8 @@ export async function createBroker (options: BrokerOptions): Promise<IntercomBro
     logger: options.logger,
     handleRequest: options.handleRequest,
     notifyRefusal: options.notifyRefusal,
-    maxKeepaliveSeconds: options.maxKeepaliveSeconds
+    maxKeepaliveSeconds: options.maxKeepaliveSeconds,
+    maxSubscriptions: options.maxSubscriptions
   })
   const aedes = await Aedes.createBroker({
     id: options.id,
@@ -48,6 +51,10 @@ export async function createBroker (options: BrokerOptions): Promise<IntercomBro
     // Ids are scoped to the identity (client-ids.ts); the 3.1 length rule is checked on the id the client sent.
     maxClientsIdLength: Number.MAX_SAFE_INTEGER,
     ...hooks
+  })
+  aedes.on('unsubscribe', (filters, client) => {
+    const granted = contexts.get(client)?.filters
+    if (granted !== undefined) for (const filter of filters) granted.delete(filter)
   })
   aedes.on('clientError', (client, err) => {
     options.logger.debug({ clientId: client.id, err: err.message }, 'client error')

@@ -22,6 +22,8 @@ export interface HookOptions {
   notifyRefusal: RefusalNotifier
   /** Longest keep-alive served (s). */
   maxKeepaliveSeconds: number
+  /** Subscriptions of one connection. */
+  maxSubscriptions: number
 }
 
 type Hooks = Required<Pick<AedesOptions, 'preConnect' | 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'authorizeForward'>>
@@ -96,7 +98,7 @@ export function createHooks (options: HookOptions): Hooks {
           callback(refusal(CONNACK.BAD_CREDENTIALS, 'bad username or password'), null)
           return
         }
-        contexts.set(client, { identity, rights: rightsOf(identity), connectionId: randomUUID(), queue: Promise.resolve() })
+        contexts.set(client, { identity, rights: rightsOf(identity), connectionId: randomUUID(), filters: new Set(), queue: Promise.resolve() })
         callback(null, true)
       }).catch((err: unknown) => {
         logger.error({ err }, 'authentication failed unexpectedly')
@@ -134,12 +136,16 @@ export function createHooks (options: HookOptions): Hooks {
 
     authorizeSubscribe (client, subscription, callback) {
       const context = contexts.get(client)
-      if (context === undefined || !context.rights.subscribe(subscription.topic)) {
-        logger.debug({ identity: context?.identity.name, filter: subscription.topic }, 'subscription refused')
+      const filter = subscription.topic
+      // Checked first: past the cap, a refusal costs nothing more.
+      const full = context !== undefined && !context.filters.has(filter) && context.filters.size >= options.maxSubscriptions
+      if (context === undefined || full || !context.rights.subscribe(filter)) {
+        logger.debug({ identity: context?.identity.name, filter, full }, 'subscription refused')
         // null refuses this one filter (SUBACK 0x80) and keeps the connection.
         callback(null, null)
         return
       }
+      context.filters.add(filter)
       callback(null, subscription)
     },
 

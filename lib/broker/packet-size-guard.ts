@@ -5,11 +5,15 @@ const KNOWN_PROTOCOL_LEVELS = new Set([3, 4, 5])
 /** CONNACK with return code 0x01, unacceptable protocol version (MQTT-3.1.2-2). */
 export const CONNACK_UNACCEPTABLE_PROTOCOL = Buffer.from([0x20, 0x02, 0x00, 0x01])
 const CONNECT = 0x10
+const SUBSCRIBE = 0x80
+
+interface SubscribeCount { stage: 'id' | 'length' | 'filter' | 'qos', need: number, length: number, filters: number }
 
 /** What the tracker found wrong in a connection's bytes. */
 export type PacketProblem =
   | { readonly kind: 'too_large' | 'malformed', readonly reason: string }
   | { readonly kind: 'protocol_level', readonly reason: string }
+  | { readonly kind: 'too_many_filters', readonly reason: string }
 
 /**
  * Follows MQTT packet boundaries (fixed header, remaining length, body) in
@@ -19,6 +23,8 @@ export type PacketProblem =
  * The first packet (the CONNECT, before any login) has its own, smaller
  * limit, and its protocol level is checked: the MQTT parser would drop an
  * unknown level without the CONNACK 0x01 that MQTT-3.1.2-2 asks for.
+ * The filters of each SUBSCRIBE are counted: one packet carrying thousands
+ * is a flood, refused before the broker spends anything on them.
  */
 export class PacketSizeTracker {
   readonly #max: number
@@ -34,9 +40,14 @@ export class PacketSizeTracker {
   #length = 0
   #multiplier = 1
 
-  constructor (maxPacketBytes: number, maxFirstPacketBytes = maxPacketBytes) {
+  readonly #maxFilters: number
+  /** Within a SUBSCRIBE body: bytes left of the packet id (2), a filter length (2), filter, QoS (1). */
+  #subscribe: SubscribeCount | null = null
+
+  constructor (maxPacketBytes: number, maxFirstPacketBytes = maxPacketBytes, maxFiltersPerSubscribe = Number.MAX_SAFE_INTEGER) {
     this.#max = maxPacketBytes
     this.#maxFirst = Math.min(maxFirstPacketBytes, maxPacketBytes)
+    this.#maxFilters = maxFiltersPerSubscribe
   }
 
   /** The first problem in this chunk, else null. */
@@ -45,7 +56,9 @@ export class PacketSizeTracker {
     while (i < chunk.length) {
       if (this.#skip > 0) {
         const n = Math.min(this.#skip, chunk.length - i)
-        const problem = this.#connectHead === null ? null : this.#readConnectHead(chunk, i, n)
+        const problem = this.#connectHead !== null
+          ? this.#readConnectHead(chunk, i, n)
+          : this.#subscribe !== null ? this.#countFilters(chunk, i, n) : null
         if (problem !== null) return problem
         this.#skip -= n
         i += n
@@ -74,6 +87,40 @@ export class PacketSizeTracker {
       }
       this.#skip = this.#length
       this.#lengthByte = 0
+      this.#subscribe = (this.#firstByte & 0xf0) === SUBSCRIBE ? { stage: 'id', need: 2, length: 0, filters: 0 } : null
+    }
+    return null
+  }
+
+  /** Counts the filters of a SUBSCRIBE body as its bytes pass. */
+  #countFilters (chunk: Buffer, from: number, n: number): PacketProblem | null {
+    const sub = this.#subscribe as SubscribeCount
+    let i = from
+    const end = from + n
+    while (i < end) {
+      if (sub.stage === 'filter') {
+        const take = Math.min(sub.need, end - i)
+        sub.need -= take
+        i += take
+        if (sub.need === 0) { sub.stage = 'qos'; sub.need = 1 }
+        continue
+      }
+      const byte = chunk[i++] as number
+      sub.need--
+      if (sub.stage === 'length') sub.length = (sub.length << 8) | byte
+      if (sub.need > 0) continue
+      if (sub.stage === 'id') {
+        sub.stage = 'length'; sub.need = 2; sub.length = 0
+      } else if (sub.stage === 'length') {
+        sub.stage = sub.length > 0 ? 'filter' : 'qos'
+        sub.need = sub.length > 0 ? sub.length : 1
+      } else {
+        if (++sub.filters > this.#maxFilters) {
+          this.#subscribe = null
+          return { kind: 'too_many_filters', reason: `SUBSCRIBE with more than ${this.#maxFilters} filters` }
+        }
+        sub.stage = 'length'; sub.need = 2; sub.length = 0
+      }
     }
     return null
   }
@@ -100,17 +147,19 @@ export interface PacketGuardOptions {
   maxPacketBytes: number
   /** Limit of the first packet, the CONNECT sent before login. */
   maxConnectBytes: number
+  /** More filters in one SUBSCRIBE close the connection. */
+  maxFiltersPerSubscribe: number
   onProblem: (problem: PacketProblem) => void
 }
 
 /**
  * Wraps the connection's `read()`, which is how Aedes pulls bytes (paused
  * mode), so the check costs no extra stream per connection. An oversized
- * packet destroys the connection before its body is buffered; an unknown
+ * packet or a SUBSCRIBE flood destroys the connection before its body is buffered; an unknown
  * protocol level is answered with CONNACK 0x01, then the connection closes.
  */
 export function guardPacketSize (stream: Duplex, options: PacketGuardOptions): void {
-  const tracker = new PacketSizeTracker(options.maxPacketBytes, options.maxConnectBytes)
+  const tracker = new PacketSizeTracker(options.maxPacketBytes, options.maxConnectBytes, options.maxFiltersPerSubscribe)
   const read = stream.read.bind(stream)
   let refused = false
   stream.read = (size?: number) => {
