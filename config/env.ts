@@ -33,6 +33,8 @@ export const ConfigSchema = Type.Object({
   MQTT_MAX_KEEPALIVE_S: Type.Integer({ minimum: 1, maximum: 65_535, default: 300, description: 'Longest MQTT keep-alive; 0 (none) or longer is served as this, so a silent client goes after 1.5 times it.' }),
   MQTT_MAX_FILTERS_PER_SUBSCRIBE: Type.Integer({ minimum: 1, maximum: 65_535, default: 32, description: 'Filters in one SUBSCRIBE; more is a flood and closes the connection.' }),
   MQTT_MAX_SUBSCRIPTIONS: Type.Integer({ minimum: 1, maximum: 65_535, default: 64, description: 'Subscriptions of one connection; a filter past it is refused (SUBACK 0x80).' }),
+  MQTT_CLIENT_QUEUE_BYTES: Type.Integer({ minimum: 65_536, default: 1_048_576, description: 'Bytes waiting for one slow client; past it the client is disconnected (its QoS 0 messages are dropped before).' }),
+  MQTT_CLIENT_QUEUE_MESSAGES: Type.Integer({ minimum: 1, default: 1000, description: 'QoS 1 messages queued for one client whose socket is full; past it the client is disconnected.' }),
   MAX_CONNECTIONS: Type.Integer({ minimum: 1, default: 50_000, description: 'Open connections of a node (MQTT, MQTTS, HTTP and WebSocket together); more are closed at accept.' }),
   MAX_CONNECTIONS_PER_ADDRESS: Type.Integer({ minimum: 1, default: 256, description: 'Open connections from one source address; more are closed at accept.' }),
   HTTP_IDLE_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 10_000, description: 'An HTTP connection idle this long (keep-alive included) is closed.' }),

@@ -16,6 +16,8 @@ export interface HttpAppOptions {
   broker: Aedes
   bodyLimit: number
   mqttPackets: { maxPacketBytes: number, maxConnectBytes: number, maxFiltersPerSubscribe: number }
+  /** Buffer of an MQTT over WebSocket connection's stream. */
+  mqttSocketBufferBytes: number
   /** A connection idle for idleMs is closed, and so is one whose request is not in within requestMs. */
   timeouts: { idleMs: number, requestMs: number }
   /** Connection caps shared with the MQTT listeners. */
@@ -44,7 +46,7 @@ export async function buildHttpApp (options: HttpAppOptions) {
   await app.register(docs, { version: options.version })
   await app.register(auth, { directory: options.directory })
   await app.register(health, { status: options.health })
-  await app.register(mqttWebSocket, { broker: options.broker, packets: options.mqttPackets, logger: options.logger })
+  await app.register(mqttWebSocket, { broker: options.broker, packets: options.mqttPackets, socketBufferBytes: options.mqttSocketBufferBytes, logger: options.logger })
   await app.register(options.routes)
   return app
 }

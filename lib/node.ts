@@ -65,6 +65,7 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
     connectTimeoutMs: config.MQTT_CONNECT_TIMEOUT_MS,
     maxKeepaliveSeconds: config.MQTT_MAX_KEEPALIVE_S,
     maxSubscriptions: config.MQTT_MAX_SUBSCRIPTIONS,
+    outgoingLimits: { maxBytes: config.MQTT_CLIENT_QUEUE_BYTES, maxMessages: config.MQTT_CLIENT_QUEUE_MESSAGES },
     handleRequest: (context, kind, payload) => requests.handle(context, kind, payload),
     notifyRefusal: (context, topic) => {
       sendErrorReply(publisher, context.identity, new IntercomError('forbidden', `${context.identity.name} may not publish on ${topic}`))
@@ -127,8 +128,10 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
     maxConnectBytes: config.MQTT_MAX_CONNECT_BYTES,
     maxFiltersPerSubscribe: config.MQTT_MAX_FILTERS_PER_SUBSCRIBE
   }
+  const socketBufferBytes = Math.floor(config.MQTT_CLIENT_QUEUE_BYTES / 2)
   const listener = {
     broker: broker.aedes,
+    socketBufferBytes,
     host: config.HOST,
     gate: connectionGate,
     packets: {
@@ -154,6 +157,7 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
     broker: broker.aedes,
     bodyLimit: config.MAX_PAYLOAD_BYTES,
     mqttPackets,
+    mqttSocketBufferBytes: socketBufferBytes,
     timeouts: { idleMs: config.HTTP_IDLE_TIMEOUT_MS, requestMs: config.HTTP_REQUEST_TIMEOUT_MS },
     connectionGate,
     version: VERSION,

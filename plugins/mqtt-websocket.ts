@@ -11,6 +11,8 @@ export interface MqttWebSocketOptions {
   broker: Aedes
   /** Largest MQTT packet accepted (the largest also bounds a WebSocket message), and the pre-login CONNECT's. */
   packets: { maxPacketBytes: number, maxConnectBytes: number, maxFiltersPerSubscribe: number }
+  /** The stream's write buffer: QoS 0 past it is dropped, so the broker never waits on one client's drain. */
+  socketBufferBytes: number
   logger: Logger
 }
 
@@ -19,7 +21,7 @@ async function mqttWebSocket (app: FastifyInstance, options: MqttWebSocketOption
   // A WebSocket message holds at most a few packets' worth.
   await app.register(websocket, { options: { maxPayload: options.packets.maxPacketBytes + 1024 } })
   app.get('/mqtt', { websocket: true, schema: { hide: true } }, (socket, request) => {
-    const stream = createWebSocketStream(socket)
+    const stream = createWebSocketStream(socket, { writableHighWaterMark: options.socketBufferBytes })
     stream.on('error', () => socket.terminate())
     guardPacketSize(stream, {
       ...options.packets,

@@ -3,6 +3,15 @@ import type { Logger } from 'pino'
 import type { Directory } from '../directory/directory'
 import { ClientContexts } from './client-context'
 import { createHooks, type RefusalNotifier, type RequestHandler } from './hooks'
+import { createSlowClientCounts, type OutgoingQueueLimits, type SlowClientCounts } from './slow-clients'
+
+/**
+ * Messages in flight through the broker at once (Aedes' default is 100).
+ * A delivery waiting on one client's drain holds its place: with a small
+ * bound, one stalled subscriber froze every delivery. Slow clients' own
+ * queues are bounded instead (slow-clients.ts).
+ */
+const IN_FLIGHT_MESSAGES = 100_000
 
 export interface BrokerOptions {
   /** Unique per node of a cluster. */
@@ -20,6 +29,7 @@ export interface BrokerOptions {
   maxKeepaliveSeconds: number
   /** Subscriptions of one connection; more filters are refused. */
   maxSubscriptions: number
+  outgoingLimits: OutgoingQueueLimits
   /** How often nodes of a cluster announce they are alive (ms). */
   heartbeatInterval?: number
 }
@@ -27,11 +37,13 @@ export interface BrokerOptions {
 export interface IntercomBroker {
   aedes: Aedes
   contexts: ClientContexts
+  slowClients: SlowClientCounts
 }
 
 /** The embedded Aedes broker with the product's hooks in place. */
 export async function createBroker (options: BrokerOptions): Promise<IntercomBroker> {
   const contexts = new ClientContexts()
+  const slowClients = createSlowClientCounts()
   const hooks = createHooks({
     directory: options.directory,
     contexts,
@@ -39,13 +51,16 @@ export async function createBroker (options: BrokerOptions): Promise<IntercomBro
     handleRequest: options.handleRequest,
     notifyRefusal: options.notifyRefusal,
     maxKeepaliveSeconds: options.maxKeepaliveSeconds,
-    maxSubscriptions: options.maxSubscriptions
+    maxSubscriptions: options.maxSubscriptions,
+    outgoingLimits: options.outgoingLimits,
+    slowClients
   })
   const aedes = await Aedes.createBroker({
     id: options.id,
     persistence: options.persistence,
     mq: options.mq,
     connectTimeout: options.connectTimeoutMs,
+    concurrency: IN_FLIGHT_MESSAGES,
     // Only when set: an explicit undefined would replace Aedes' default and make it beat every millisecond.
     ...(options.heartbeatInterval === undefined ? {} : { heartbeatInterval: options.heartbeatInterval }),
     // Ids are scoped to the identity (client-ids.ts); the 3.1 length rule is checked on the id the client sent.
@@ -62,5 +77,5 @@ export async function createBroker (options: BrokerOptions): Promise<IntercomBro
   aedes.on('connectionError', (client, err) => {
     options.logger.debug({ clientId: client.id, err: err.message }, 'connection error')
   })
-  return { aedes, contexts }
+  return { aedes, contexts, slowClients }
 }

@@ -14,6 +14,8 @@ export interface ListenerOptions {
   packets: PacketGuardOptions
   /** Connection caps shared with the node's other listeners. */
   gate: ConnectionGate
+  /** A client's socket buffer: QoS 0 past it is dropped, so the broker never waits on one client's drain. */
+  socketBufferBytes: number
 }
 
 /** Hands a socket to the broker; Nagle off, since signalling messages are small and latency matters. */
@@ -37,7 +39,7 @@ function listen (server: net.Server, port: number, host: string): Promise<number
 
 export async function listenMqtt (options: ListenerOptions): Promise<{ server: net.Server, port: number }> {
   const handle = handleSocket(options)
-  const server = net.createServer((socket) => { if (options.gate.admit(socket)) handle(socket) })
+  const server = net.createServer({ highWaterMark: options.socketBufferBytes }, (socket) => { if (options.gate.admit(socket)) handle(socket) })
   return { server, port: await listen(server, options.port, options.host) }
 }
 
@@ -54,6 +56,7 @@ export function readTlsFiles (files: TlsFiles): tls.TlsOptions {
 
 export async function listenMqtts (options: ListenerOptions, tlsOptions: tls.TlsOptions): Promise<{ server: net.Server, port: number }> {
   const server = tls.createServer(tlsOptions, handleSocket(options))
+  // TLS sockets keep Node's default buffer (16 KiB): tls.Server does not pass highWaterMark on.
   // Counted at TCP accept, before a TLS handshake is spent on a refused connection.
   options.gate.guard(server)
   return { server, port: await listen(server, options.port, options.host) }

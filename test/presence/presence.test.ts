@@ -106,7 +106,7 @@ t.test('presence callbacks fire once per transition, and not at a takeover', asy
   const logger = pino({ level: 'silent' })
   const directory = loadDirectory(DEMO_DIRECTORY)
   const broker = await createBroker({
-    id: 'presence-test', directory, logger, connectTimeoutMs: 10_000, maxKeepaliveSeconds: 300, maxSubscriptions: 64, handleRequest: async () => {}, notifyRefusal: () => {}
+    id: 'presence-test', directory, logger, connectTimeoutMs: 10_000, maxKeepaliveSeconds: 300, maxSubscriptions: 64, outgoingLimits: { maxBytes: 1_048_576, maxMessages: 1000 }, handleRequest: async () => {}, notifyRefusal: () => {}
   })
   const publisher = createPublisher(broker.aedes)
   const events: string[] = []
