@@ -36,6 +36,11 @@ export const ConfigSchema = Type.Object({
   AGORA_APP_CERTIFICATE: Type.Optional(Type.String({ pattern: '^[0-9a-fA-F]{32}$' })),
   AGORA_TOKEN_EXPIRE: Type.Integer({ minimum: 60, maximum: 86_400, default: 3600, description: 'RTC token lifetime in seconds.' }),
   DEMO_CREDENTIALS: Type.Boolean({ default: true, description: 'Use demo TRTC/Agora keys when none are set (warns at start).' }),
+  AUTH_JWT_SECRET: Type.Optional(Type.String({ minLength: 32, description: 'Shared secret (at least 32 characters) for HS256 sign-in tokens.' })),
+  AUTH_JWT_PUBLIC_KEY: Type.Optional(Type.String({ minLength: 1, description: 'PEM public key, or the path of a PEM file, for RS256 or ES256 sign-in tokens.' })),
+  AUTH_JWT_AUDIENCE: Type.Optional(Type.String({ minLength: 1, description: 'Required `aud` of sign-in tokens.' })),
+  AUTH_JWT_ISSUER: Type.Optional(Type.String({ minLength: 1, description: 'Required `iss` of sign-in tokens.' })),
+  ADMIN_DIRECTORY_MAX_BYTES: Type.Integer({ minimum: 1024, maximum: 268_435_456, default: 33_554_432, description: 'Largest body of PUT /api/admin/directory (a whole directory).' }),
   LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' })
 })
 
@@ -80,6 +85,9 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
   }
   if ((config.AGORA_APP_ID === undefined) !== (config.AGORA_APP_CERTIFICATE === undefined)) {
     throw new ConfigError('invalid configuration: AGORA_APP_ID and AGORA_APP_CERTIFICATE must be set together')
+  }
+  if (config.AUTH_JWT_SECRET !== undefined && config.AUTH_JWT_PUBLIC_KEY !== undefined) {
+    throw new ConfigError('invalid configuration: set AUTH_JWT_SECRET (HS256) or AUTH_JWT_PUBLIC_KEY (RS256/ES256), not both')
   }
   return config
 }

@@ -8,10 +8,12 @@ import health from '../plugins/health'
 import mqttWebSocket from '../plugins/mqtt-websocket'
 import type { Aedes } from 'aedes'
 import type { Directory } from './directory/directory'
+import type { TokenVerifier } from './auth/tokens'
 
 export interface HttpAppOptions {
   logger: Logger
   directory: Directory
+  tokens?: TokenVerifier | null
   broker: Aedes
   bodyLimit: number
   mqttMaxPacketBytes: number
@@ -31,7 +33,7 @@ export async function buildHttpApp (options: HttpAppOptions) {
   }).withTypeProvider<TypeBoxTypeProvider>()
   await app.register(envelope)
   await app.register(docs, { version: options.version })
-  await app.register(auth, { directory: options.directory })
+  await app.register(auth, { directory: options.directory, tokens: options.tokens ?? null })
   await app.register(health, { status: options.health })
   await app.register(mqttWebSocket, { broker: options.broker, maxPacketBytes: options.mqttMaxPacketBytes, logger: options.logger })
   await app.register(options.routes)

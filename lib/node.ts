@@ -7,7 +7,12 @@ import { closeServer, listenMqtt, listenMqtts, readTlsFiles } from './broker/lis
 import { createPublisher } from './broker/publisher'
 import { sendErrorReply } from './broker/error-replies'
 import { createRequestRouter } from './broker/requests'
-import { loadDirectory } from './directory/load'
+import { createTokenVerifier } from './auth/tokens'
+import { closeConnectionsAtTokenExpiry } from './auth/token-expiry'
+import { closeConnectionsOf } from './directory/connections'
+import { createFileDirectoryStore } from './directory/file-store'
+import { LiveDirectory } from './directory/live-directory'
+import { createRedisDirectoryStore } from './directory/redis-store'
 import { IntercomError } from './errors'
 import { buildHttpApp } from './http-app'
 import { CallService } from './calls/call-service'
@@ -23,6 +28,7 @@ import { createSystemMessenger } from './presence/system-messages'
 import statusRoutes from '../plugins/status-routes'
 import systemRoutes from '../plugins/system-routes'
 import mediaRoutes from '../plugins/media-routes'
+import adminRoutes from '../plugins/admin-routes'
 
 export interface NodeOptions {
   config: Config
@@ -32,6 +38,8 @@ export interface NodeOptions {
 export interface IntercomNode {
   readonly id: string
   readonly ports: { mqtt: number, http: number, mqtts?: number }
+  /** Re-reads the directory file (a node alone); false when the directory lives in Redis. */
+  reloadDirectory (): Promise<boolean>
   close (): Promise<void>
 }
 
@@ -39,6 +47,8 @@ export interface IntercomNode {
 const TIMER_LEASE_MS = 5000
 /** Deadlines set on other nodes are noticed within this. */
 const TIMER_POLL_MS = 250
+/** Nodes of a cluster compare their directory version with Redis this often, in case a change notice was lost. */
+const DIRECTORY_CHECK_MS = 500
 
 const VERSION: string = (require('../../package.json') as { version: string }).version
 
@@ -49,7 +59,30 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
   // Unique per process, also when restarted under the same NODE_ID: the Redis persistence keys
   // queued messages by broker id and a counter that restarts with the process.
   const id = `${config.NODE_ID ?? 'node'}-${randomBytes(4).toString('hex')}`
-  const directory = loadDirectory(config.INTERCOM_DIRECTORY)
+  const directoryStore = config.REDIS_URL === undefined
+    ? createFileDirectoryStore(config.INTERCOM_DIRECTORY)
+    : createRedisDirectoryStore({ url: config.REDIS_URL, logger, seedFile: config.INTERCOM_DIRECTORY, checkMs: DIRECTORY_CHECK_MS })
+  let live: LiveDirectory
+  try {
+    live = await LiveDirectory.start({
+      store: directoryStore,
+      logger,
+      onRemoved: async ({ devices }) => {
+        for (const deviceId of devices) await calls.deviceRemoved(deviceId)
+      }
+    })
+  } catch (err) {
+    await directoryStore.close()
+    throw err
+  }
+  logger.info({ source: directoryStore.description, version: live.directory.version }, 'directory loaded')
+  const directory = live.directory
+  const tokens = createTokenVerifier({
+    ...(config.AUTH_JWT_SECRET === undefined ? {} : { secret: config.AUTH_JWT_SECRET }),
+    ...(config.AUTH_JWT_PUBLIC_KEY === undefined ? {} : { publicKey: config.AUTH_JWT_PUBLIC_KEY }),
+    ...(config.AUTH_JWT_AUDIENCE === undefined ? {} : { audience: config.AUTH_JWT_AUDIENCE }),
+    ...(config.AUTH_JWT_ISSUER === undefined ? {} : { issuer: config.AUTH_JWT_ISSUER })
+  }, directory)
   const tlsOptions = config.TLS_CERT !== undefined && config.TLS_KEY !== undefined
     ? readTlsFiles({ cert: config.TLS_CERT, key: config.TLS_KEY })
     : null
@@ -59,6 +92,7 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
     ...backends.broker,
     id,
     directory,
+    tokens,
     logger,
     sessionOwners: backends.sessionOwners,
     handleRequest: (context, kind, payload) => requests.handle(context, kind, payload),
@@ -68,6 +102,12 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
     }
   })
   const publisher = createPublisher(broker.aedes)
+  closeConnectionsAtTokenExpiry(broker.contexts, logger)
+  // Removed or re-keyed identities sign in again, or not at all: on every node, at each change.
+  directory.onChange(({ diff }) => {
+    const closed = closeConnectionsOf(broker.aedes, broker.contexts, new Set([...diff.removed, ...diff.rekeyed]))
+    if (closed > 0) logger.info({ closed }, 'MQTT connections of removed or re-keyed identities closed')
+  })
   const requests = createRequestRouter({ publisher, logger, maxPayloadBytes: config.MAX_PAYLOAD_BYTES })
 
   const credentialSetup = credentialOptionsFromConfig(config)
@@ -131,6 +171,7 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
   const http = await buildHttpApp({
     logger,
     directory,
+    tokens,
     broker: broker.aedes,
     bodyLimit: config.MAX_PAYLOAD_BYTES,
     mqttMaxPacketBytes: config.MQTT_MAX_PACKET_BYTES,
@@ -141,6 +182,7 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
       await app.register(mediaRoutes, { credentials, calls })
       await app.register(statusRoutes, { directory, store: statusStore, feed: statusFeed })
       await app.register(systemRoutes, { send: sendSystemMessage })
+      await app.register(adminRoutes, { live, directoryBodyLimit: config.ADMIN_DIRECTORY_MAX_BYTES })
     }
   })
   await http.listen({ port: config.HTTP_PORT, host: config.HOST })
@@ -163,10 +205,16 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
     await callStore.close()
     await rateLimiter.close()
     await backends.close()
+    await directoryStore.close()
   }
   return {
     id,
     ports,
+    async reloadDirectory () {
+      if (backends.kind === 'redis') return false
+      await live.reload()
+      return true
+    },
     close: () => (closing ??= close())
   }
 }

@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { TokenVerifier } from '../lib/auth/tokens'
 import type { Directory } from '../lib/directory/directory'
 import { IntercomError } from '../lib/errors'
 import type { Identity } from '../lib/identity'
@@ -16,6 +17,7 @@ declare module 'fastify' {
 
 export interface AuthOptions {
   directory: Directory
+  tokens: TokenVerifier | null
 }
 
 const CHALLENGE = 'Basic realm="intercom", Bearer'
@@ -24,13 +26,18 @@ function unauthorized (message: string): IntercomError {
   return new IntercomError('unauthorized', message)
 }
 
-async function identify (directory: Directory, header: string | undefined): Promise<Identity> {
+async function identify (directory: Directory, tokens: TokenVerifier | null, header: string | undefined): Promise<Identity> {
   if (header === undefined || header === '') {
     throw unauthorized('missing credentials; send Authorization: Basic <identity name:secret> or Bearer <service token>')
   }
   const space = header.indexOf(' ')
   const scheme = header.slice(0, space).toLowerCase()
   const value = header.slice(space + 1).trim()
+  if (scheme === 'bearer' && tokens !== null && tokens.looksLikeToken(value)) {
+    const signedIn = await tokens.verify(value)
+    if (signedIn !== null) return signedIn.identity
+    throw unauthorized('invalid sign-in token: expired, wrongly signed, for another audience or issuer, or its sub is not in the directory')
+  }
   if (scheme === 'bearer' && value !== '') {
     const service = await directory.authenticateToken(value)
     if (service !== null) return service
@@ -48,12 +55,12 @@ async function identify (directory: Directory, header: string | undefined): Prom
   throw unauthorized('unsupported Authorization scheme; use Basic or Bearer')
 }
 
-/** HTTP authentication (CONTRACT §2): Basic with identity name and secret, or Bearer with a service token. */
+/** HTTP authentication (CONTRACT §2): Basic with identity name and secret, or Bearer with a service token or a sign-in token. */
 async function auth (app: FastifyInstance, options: AuthOptions): Promise<void> {
   app.decorateRequest('identity', null)
   app.decorate('authenticate', async (request: FastifyRequest, reply: FastifyReply) => {
     try {
-      request.identity = await identify(options.directory, request.headers.authorization)
+      request.identity = await identify(options.directory, options.tokens, request.headers.authorization)
     } catch (err) {
       reply.header('www-authenticate', CHALLENGE)
       throw err

@@ -8,6 +8,8 @@ export interface ClientContext {
   readonly rights: TopicRights
   /** Unique per connection: a reconnect with the same client id gets a new one. */
   readonly connectionId: string
+  /** When the sign-in token of this connection expires (ms); absent for a secret. */
+  readonly tokenExpiresAt?: number
   /** Requests of one connection are handled one after the other, in arrival order. */
   queue: Promise<void>
 }

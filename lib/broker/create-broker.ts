@@ -1,5 +1,6 @@
 import { Aedes, type Client } from 'aedes'
 import type { Logger } from 'pino'
+import type { TokenVerifier } from '../auth/tokens'
 import type { Directory } from '../directory/directory'
 import type { SessionOwners } from '../stores/session-owners'
 import { ClientContexts } from './client-context'
@@ -9,6 +10,8 @@ export interface BrokerOptions {
   /** Unique per node of a cluster. */
   id: string
   directory: Directory
+  /** Sign-in tokens, when configured. */
+  tokens?: TokenVerifier | null
   logger: Logger
   handleRequest: RequestHandler
   notifyRefusal: RefusalNotifier
@@ -33,6 +36,7 @@ export async function createBroker (options: BrokerOptions): Promise<IntercomBro
     // Aedes keeps its connected clients by id; the field is not in its typings.
     findClient: (clientId) => (aedes as unknown as { clients?: Record<string, Client> } | null)?.clients?.[clientId],
     directory: options.directory,
+    tokens: options.tokens ?? null,
     contexts,
     logger: options.logger,
     handleRequest: options.handleRequest,

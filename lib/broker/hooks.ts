@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { AedesOptions, Client } from 'aedes'
 import type { Logger } from 'pino'
+import { signIn, type TokenVerifier } from '../auth/tokens'
 import type { Directory } from '../directory/directory'
 import type { SessionOwners } from '../stores/session-owners'
 import type { Identity } from '../identity'
@@ -16,6 +17,8 @@ export type RefusalNotifier = (context: ClientContext, topic: string) => void
 
 export interface HookOptions {
   directory: Directory
+  /** Sign-in tokens, when configured. */
+  tokens?: TokenVerifier | null
   contexts: ClientContexts
   logger: Logger
   handleRequest: RequestHandler
@@ -49,11 +52,12 @@ function discard (packet: { topic: string, retain: boolean, payload: Buffer | st
  * (CONTRACT §2), and that hand request topics to the call logic.
  */
 export function createHooks (options: HookOptions): Hooks {
-  const { directory, contexts, logger, handleRequest, notifyRefusal, findClient, sessionOwners } = options
+  const { directory, tokens = null, contexts, logger, handleRequest, notifyRefusal, findClient, sessionOwners } = options
   // MQTT-3.1.3-8: a zero-length client id needs a clean session.
   const emptyIdWithSession = new WeakSet<Client>()
   // Rights depend on the identity alone: every connection of one identity shares them.
   const rightsByIdentity = new Map<string, TopicRights>()
+  directory.onChange(() => rightsByIdentity.clear())
   const rightsOf = (identity: Identity): TopicRights => {
     let rights = rightsByIdentity.get(identity.name)
     if (rights === undefined) {
@@ -78,11 +82,12 @@ export function createHooks (options: HookOptions): Hooks {
         callback(refusal(CONNACK.NOT_AUTHORIZED, 'anonymous connections are not allowed'), null)
         return
       }
-      directory.authenticate(username, password.toString('utf8')).then((identity) => {
-        if (identity === null) {
+      signIn(directory, tokens, username, password.toString('utf8')).then((signedIn) => {
+        if (signedIn === null) {
           callback(refusal(CONNACK.BAD_CREDENTIALS, 'bad username or password'), null)
           return
         }
+        const { identity, expiresAt } = signedIn
         // A session takeover is for the same identity only: nobody can kick another identity off
         // by reusing its client id, nor take over or wipe its persistent session.
         const holder = findClient(client.id)
@@ -96,7 +101,7 @@ export function createHooks (options: HookOptions): Hooks {
             callback(refusal(CONNACK.IDENTIFIER_REJECTED, `client id ${client.id} belongs to another identity's session`), null)
             return
           }
-          contexts.set(client, { identity, rights: rightsOf(identity), connectionId: randomUUID(), queue: Promise.resolve() })
+          contexts.set(client, { identity, rights: rightsOf(identity), connectionId: randomUUID(), queue: Promise.resolve(), ...(expiresAt === undefined ? {} : { tokenExpiresAt: expiresAt }) })
           callback(null, true)
         })
       }).catch((err: unknown) => {

@@ -125,6 +125,13 @@ export class CallService {
     await this.#applyQuietly(callId, { type: 'device_presence', online })
   }
 
+  /** A device left the directory: its active call ends `forced`, reason `device_removed`. */
+  async deviceRemoved (deviceId: string): Promise<void> {
+    const callId = await this.#options.store.activeCallOfDevice(deviceId)
+    if (callId === null) return
+    await this.#applyQuietly(callId, { type: 'end', by: 'system', reason: 'device_removed' })
+  }
+
   /** A deadline came due (the timer loop holds its lease). */
   async fireTimer (callId: string, timer: TimerName): Promise<void> {
     await this.#applyQuietly(callId, { type: 'timer', timer })
