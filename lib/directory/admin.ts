@@ -35,6 +35,13 @@ function rightsOf (section: keyof DirectoryFile, entry: AnyEntry): string {
   return section === 'clients' ? JSON.stringify([entry.publish, entry.subscribe]) : ''
 }
 
+/** JSON with object keys sorted: the same entry compares equal whatever order its fields came in. */
+function canonical (value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => (v !== null && typeof v === 'object' && !Array.isArray(v)
+    ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+    : v))
+}
+
 /** What changed from `before` to `after`, entry by entry. */
 export function diffDirectories (before: DirectoryFile, after: DirectoryFile): DirectoryDiff {
   const diff: DirectoryDiff = { added: [], removed: [], changed: [], rekeyed: [] }
@@ -52,7 +59,7 @@ export function diffDirectories (before: DirectoryFile, after: DirectoryFile): D
         diff.added.push(name)
         continue
       }
-      if (JSON.stringify(previous) !== JSON.stringify(entry)) diff.changed.push(name)
+      if (canonical(previous) !== canonical(entry)) diff.changed.push(name)
       if ((secret !== undefined && previous[secret] !== entry[secret]) || rightsOf(section, previous) !== rightsOf(section, entry)) {
         diff.rekeyed.push(name)
       }
