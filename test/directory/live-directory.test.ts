@@ -119,3 +119,14 @@ t.test('household changes apply to the next call; a deleted device\'s call ends 
   t.match(stored.body.data, { status: 'ended', end_reason: 'forced', ended_by: 'system' })
   t.match(stored.body.data.history.at(-1), { action: 'forced', reason: 'device_removed' })
 })
+
+t.test('an integration client whose filters change is disconnected and gets the new rights when it reconnects', async (t) => {
+  const { httpUrl, mqttUrl } = await startTestNode(t, { INTERCOM_DIRECTORY: directoryCopy(t) })
+  const gateway = await connect(t, mqttUrl, 'client/meter-gw')
+  t.same(await gateway.subscribe('water/#'), [0x80], 'not yet allowed')
+  const put = await admin(httpUrl, 'PUT', '/api/admin/clients/meter-gw', { publish: ['meters/#'], subscribe: ['meters/#', 'water/#'] })
+  t.same(put.body.data, { name: 'meter-gw', publish: ['meters/#'], subscribe: ['meters/#', 'water/#'] })
+  await closed(gateway)
+  const again = await connect(t, mqttUrl, 'client/meter-gw')
+  t.same(await again.subscribe('water/#'), [1], 'the new filter is granted, with the same secret')
+})
