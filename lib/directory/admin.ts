@@ -59,7 +59,9 @@ export function diffDirectories (before: DirectoryFile, after: DirectoryFile): D
         diff.added.push(name)
         continue
       }
-      if (canonical(previous) !== canonical(entry)) diff.changed.push(name)
+      // Most entries are the very same object, or the same text: the canonical form is for the rest.
+      const same = previous === entry || JSON.stringify(previous) === JSON.stringify(entry) || canonical(previous) === canonical(entry)
+      if (!same) diff.changed.push(name)
       if ((secret !== undefined && previous[secret] !== entry[secret]) || rightsOf(section, previous) !== rightsOf(section, entry)) {
         diff.rekeyed.push(name)
       }

@@ -56,8 +56,8 @@ export class LiveDirectory {
   async replace (body: DirectoryFile, dryRun: boolean): Promise<ReplaceResult> {
     const resolved = await this.#resolveSecrets(body)
     if (dryRun) return publicDiff(this.directory.data, keepCurrentSecrets(this.directory.data, resolved))
-    const { before, after } = await this.#update((current) => keepCurrentSecrets(current, resolved))
-    return publicDiff(before, after)
+    const { change: { diff: { added, removed, changed } } } = await this.#update((current) => keepCurrentSecrets(current, resolved))
+    return { added, removed, changed }
   }
 
   /** Creates or replaces one entry; the entry as stored, without its secret. */
@@ -89,10 +89,9 @@ export class LiveDirectory {
   /** Reads the store again (the file, for a node alone) and applies what changed. */
   async reload (): Promise<DirectoryChange> {
     return await this.#serially(async () => {
-      const before = this.directory.data
       const stored = await this.#options.store.load()
       const change = this.#apply(stored.file, stored.version)
-      await this.#removed(before, stored.file)
+      await this.#removed(change)
       return change
     })
   }
@@ -103,16 +102,16 @@ export class LiveDirectory {
     return run
   }
 
-  async #update (mutate: (current: DirectoryFile) => DirectoryFile): Promise<{ before: DirectoryFile, after: DirectoryFile }> {
+  async #update (mutate: (current: DirectoryFile) => DirectoryFile): Promise<{ change: DirectoryChange }> {
     return await this.#serially(async () => {
       for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
         const before = this.directory.data
         const after = mutate(before)
         const version = await this.#options.store.save(after, this.directory.version)
         if (version !== null) {
-          this.#apply(after, version)
-          await this.#removed(before, after)
-          return { before, after }
+          const change = this.#apply(after, version)
+          await this.#removed(change)
+          return { change }
         }
         // Another node wrote first: build on its version.
         const stored = await this.#options.store.load()
@@ -131,8 +130,8 @@ export class LiveDirectory {
     return change
   }
 
-  async #removed (before: DirectoryFile, after: DirectoryFile): Promise<void> {
-    const { removed } = diffDirectories(before, after)
+  async #removed (change: DirectoryChange): Promise<void> {
+    const { removed } = change.diff
     const ids = (prefix: string): string[] => removed.filter((n) => n.startsWith(prefix)).map((n) => n.slice(prefix.length))
     const gone = { devices: ids('device/'), residents: ids('resident/') }
     if (gone.devices.length + gone.residents.length === 0) return

@@ -83,9 +83,12 @@ export function checkDirectory (file: string, data: DirectoryFile): void {
   })
 }
 
-/** Validates parsed directory data (defaults filled in); errors name the source and the offending entry. */
+/**
+ * Validates parsed directory data, filling in defaults (in place: pass data of
+ * your own); errors name the source and the offending entry.
+ */
 export function validateDirectory (source: string, raw: unknown): DirectoryFile {
-  const withDefaults = validator.Default(structuredClone(raw))
+  const withDefaults = validator.Default(raw)
   if (!validator.Check(withDefaults)) {
     const first = validator.Errors(withDefaults)[0]
     const where = first ? entryPath(first.instancePath) : '(top level)'
