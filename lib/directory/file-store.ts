@@ -1,5 +1,6 @@
 import { open, rename, unlink } from 'node:fs/promises'
 import path from 'node:path'
+import { IntercomError } from '../errors'
 import { readDirectoryFile } from './load'
 import type { DirectoryFile } from './schema'
 import type { DirectoryStore } from './store'
@@ -37,7 +38,12 @@ export function createFileDirectoryStore (file: string): DirectoryStore {
     },
     async save (data: DirectoryFile, expected: number) {
       if (expected !== version) return null
-      await writeFileAtomically(file, `${JSON.stringify(data, null, 2)}\n`)
+      try {
+        await writeFileAtomically(file, `${JSON.stringify(data, null, 2)}\n`)
+      } catch (err) {
+        const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message
+        throw new IntercomError('internal', `the directory file ${file} cannot be written (${reason}); nothing was changed: make the file and its folder writable by the node`)
+      }
       version++
       return version
     },

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs'
+import { readFileSync, rmSync } from 'node:fs'
+import path from 'node:path'
 import t from 'tap'
 import { request } from '../helpers/http'
 import { connect } from '../helpers/mqtt'
@@ -129,4 +130,13 @@ t.test('an integration client whose filters change is disconnected and gets the 
   await closed(gateway)
   const again = await connect(t, mqttUrl, 'client/meter-gw')
   t.same(await again.subscribe('water/#'), [1], 'the new filter is granted, with the same secret')
+})
+
+t.test('a change that cannot be written back is refused and not applied', async (t) => {
+  const file = directoryCopy(t)
+  const { httpUrl, mqttUrl } = await startTestNode(t, { INTERCOM_DIRECTORY: file })
+  rmSync(path.dirname(file), { recursive: true, force: true })
+  const put = await admin(httpUrl, 'PUT', '/api/admin/residents/7', { secret: 'res-7-secret' })
+  t.match(put, { status: 500, body: { error: 'internal', message: /cannot be written \(ENOENT\); nothing was changed/ } })
+  await t.rejects(connect(t, mqttUrl, 'resident/7', { secret: 'res-7-secret' }), /Bad username or password/)
 })
