@@ -108,6 +108,10 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
     const closed = closeConnectionsOf(broker.aedes, broker.contexts, new Set([...diff.removed, ...diff.rekeyed]))
     if (closed > 0) logger.info({ closed }, 'MQTT connections of removed or re-keyed identities closed')
   })
+  // A sign-in that was checked just before its identity was removed does not outlive the removal.
+  broker.contexts.onAuthenticated((client, context) => {
+    if (!directory.has(context.identity.name)) client.close()
+  })
   const requests = createRequestRouter({ publisher, logger, maxPayloadBytes: config.MAX_PAYLOAD_BYTES })
 
   const credentialSetup = credentialOptionsFromConfig(config)
