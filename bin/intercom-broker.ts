@@ -31,10 +31,25 @@ async function main (args: string[]): Promise<void> {
   if (command !== undefined) throw new ConfigError(`unknown command "${command}"\n${USAGE}`)
 
   const node = await startNode({ config: loadConfig() })
+  const hangUpListeners = new Set(process.listeners('SIGHUP'))
   closeWithGrace({ delay: 5000 }, async ({ err, signal }) => {
     if (err !== undefined) process.stderr.write(`intercom-broker: ${err.stack ?? String(err)}\n`)
     else if (signal !== undefined) process.stderr.write(`intercom-broker: ${signal}, shutting down\n`)
     await node.close()
+  })
+  // SIGHUP re-reads the directory instead of stopping the node.
+  for (const listener of process.listeners('SIGHUP')) {
+    if (!hangUpListeners.has(listener)) process.removeListener('SIGHUP', listener)
+  }
+  process.on('SIGHUP', () => {
+    node.reloadDirectory().then((reloaded) => {
+      process.stderr.write(reloaded
+        ? 'intercom-broker: SIGHUP, directory file re-read\n'
+        : 'intercom-broker: SIGHUP ignored: the directory lives in Redis; change it with PUT /api/admin/directory\n')
+    }, (err: unknown) => {
+      const detail = err instanceof DirectoryError ? err.message : (err as Error).stack ?? String(err)
+      process.stderr.write(`intercom-broker: SIGHUP: ${detail}; keeping the current directory\n`)
+    })
   })
 }
 

@@ -79,6 +79,11 @@ export const ConfigSchema = Type.Object({
   PUSH_RETRY_BASE_MS: Type.Integer({ minimum: 10, default: 1000, description: 'Wait before retrying a push after a transient failure; doubled each time, until the push expires.' }),
   PUSH_MAX_SUBSCRIPTIONS: Type.Integer({ minimum: 1, maximum: 100, default: 10, description: 'Push subscriptions per resident.' }),
   PUSH_MAX_QUEUE: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 10_000, description: 'Pushes waiting on one node; beyond, new pushes are dropped.' }),
+  AUTH_JWT_SECRET: Type.Optional(Type.String({ minLength: 32, description: 'Shared secret (at least 32 characters) for HS256 sign-in tokens.' })),
+  AUTH_JWT_PUBLIC_KEY: Type.Optional(Type.String({ minLength: 1, description: 'PEM public key, or the path of a PEM file, for RS256 or ES256 sign-in tokens.' })),
+  AUTH_JWT_AUDIENCE: Type.Optional(Type.String({ minLength: 1, description: 'Required `aud` of sign-in tokens.' })),
+  AUTH_JWT_ISSUER: Type.Optional(Type.String({ minLength: 1, description: 'Required `iss` of sign-in tokens.' })),
+  ADMIN_DIRECTORY_MAX_BYTES: Type.Integer({ minimum: 1024, maximum: 268_435_456, default: 33_554_432, description: 'Largest body of PUT /api/admin/directory (a whole directory).' }),
   LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info', description: 'Least severe log level written (JSON lines on standard output).' })
 })
 
@@ -154,6 +159,9 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
   }
   if ((config.PUSH_VAPID_PUBLIC_KEY === undefined) !== (config.PUSH_VAPID_PRIVATE_KEY === undefined)) {
     throw new ConfigError('invalid configuration: PUSH_VAPID_PUBLIC_KEY and PUSH_VAPID_PRIVATE_KEY must be set together')
+  }
+  if (config.AUTH_JWT_SECRET !== undefined && config.AUTH_JWT_PUBLIC_KEY !== undefined) {
+    throw new ConfigError('invalid configuration: set AUTH_JWT_SECRET (HS256) or AUTH_JWT_PUBLIC_KEY (RS256/ES256), not both')
   }
   return config
 }

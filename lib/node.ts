@@ -9,7 +9,12 @@ import type { PacketProblem } from './broker/packet-size-guard'
 import { sendErrorReply } from './broker/error-replies'
 import { createRequestRouter } from './broker/requests'
 import { createAuthenticator, type Authenticator } from './auth/authenticator'
-import { loadDirectory } from './directory/load'
+import { createTokenVerifier } from './auth/tokens'
+import { closeConnectionsAtTokenExpiry } from './auth/token-expiry'
+import { closeConnectionsOf } from './directory/connections'
+import { createFileDirectoryStore } from './directory/file-store'
+import { LiveDirectory } from './directory/live-directory'
+import { createRedisDirectoryStore } from './directory/redis-store'
 import { IntercomError } from './errors'
 import { buildHttpApp, type HttpAppOptions } from './http-app'
 import { listenAs } from './listen-errors'
@@ -42,6 +47,7 @@ import { trackResidentConnections } from './push/resident-connections'
 import { createWebPushChannel } from './push/webpush'
 import { orderKeys } from './webhooks/producer'
 import pushRoutes from '../plugins/push-routes'
+import adminRoutes from '../plugins/admin-routes'
 
 export interface NodeOptions {
   config: Config
@@ -55,6 +61,8 @@ export interface IntercomNode {
   readonly ports: { mqtt: number, http: number, mqtts?: number, https?: number }
   /** Every sign-in of this node goes through it. */
   readonly authenticator: Authenticator
+  /** Re-reads the directory file (a node alone); false when the directory lives in Redis. */
+  reloadDirectory (): Promise<boolean>
   close (): Promise<void>
 }
 
@@ -62,6 +70,8 @@ export interface IntercomNode {
 const TIMER_LEASE_MS = 5000
 /** Deadlines set on other nodes are noticed within this. */
 const TIMER_POLL_MS = 250
+/** Nodes of a cluster compare their directory version with Redis this often, in case a change notice was lost. */
+const DIRECTORY_CHECK_MS = 500
 
 /** Webhook deliveries: bounds and pace of each node's worker. */
 const WEBHOOK_MAX_BODY_BYTES = 262_144
@@ -88,13 +98,39 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
   // Unique per process, also when restarted under the same NODE_ID: the Redis persistence keys
   // queued messages by broker id and a counter that restarts with the process.
   const id = `${config.NODE_ID ?? 'node'}-${randomBytes(4).toString('hex')}`
-  const directory = loadDirectory(config.INTERCOM_DIRECTORY)
+  const redisAddress = redisAddressOf(config)
+  const directoryStore = redisAddress === null
+    ? createFileDirectoryStore(config.INTERCOM_DIRECTORY)
+    : createRedisDirectoryStore({ address: redisAddress, logger, seedFile: config.INTERCOM_DIRECTORY, checkMs: DIRECTORY_CHECK_MS })
+  let live: LiveDirectory
+  try {
+    live = await LiveDirectory.start({
+      store: directoryStore,
+      logger,
+      onRemoved: async ({ devices, residents }) => {
+        for (const deviceId of devices) await calls.deviceRemoved(deviceId)
+        for (const residentId of residents) await calls.residentRemoved(residentId)
+      }
+    })
+  } catch (err) {
+    await directoryStore.close()
+    throw err
+  }
+  logger.info({ source: directoryStore.description, version: live.directory.version }, 'directory loaded')
+  const directory = live.directory
+  const tokens = createTokenVerifier({
+    ...(config.AUTH_JWT_SECRET === undefined ? {} : { secret: config.AUTH_JWT_SECRET }),
+    ...(config.AUTH_JWT_PUBLIC_KEY === undefined ? {} : { publicKey: config.AUTH_JWT_PUBLIC_KEY }),
+    ...(config.AUTH_JWT_AUDIENCE === undefined ? {} : { audience: config.AUTH_JWT_AUDIENCE }),
+    ...(config.AUTH_JWT_ISSUER === undefined ? {} : { issuer: config.AUTH_JWT_ISSUER })
+  }, directory)
   const tlsOptions = config.TLS_CERT !== undefined && config.TLS_KEY !== undefined
     ? readTlsFiles({ cert: config.TLS_CERT, key: config.TLS_KEY })
     : null
   const backends = createStateBackends(config, id, logger)
   const authenticator = createAuthenticator({
     directory,
+    tokens,
     throttle: backends.signInThrottle,
     logger,
     limits: {
@@ -126,6 +162,16 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
   if (metrics !== undefined) countMqttConnections(broker.aedes, broker.contexts, metrics)
   const publisher = createPublisher(broker.aedes, {
     onListenerError: (err, topic) => logger.error({ err, topic }, 'a publish listener failed')
+  })
+  closeConnectionsAtTokenExpiry(broker.contexts, logger)
+  // Removed or re-keyed identities sign in again, or not at all: on every node, at each change.
+  directory.onChange(({ diff }) => {
+    const closed = closeConnectionsOf(broker.aedes, broker.contexts, new Set([...diff.removed, ...diff.rekeyed]))
+    if (closed > 0) logger.info({ closed }, 'MQTT connections of removed or re-keyed identities closed')
+  })
+  // A sign-in that was checked just before its identity was removed does not outlive the removal.
+  broker.contexts.onAuthenticated((client, context) => {
+    if (!directory.has(context.identity.name)) client.close()
   })
   const requests = createRequestRouter({ publisher, logger, maxPayloadBytes: config.MAX_PAYLOAD_BYTES })
 
@@ -283,6 +329,7 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
         kinds: new Set(pushChannels.map((c) => c.kind)),
         maxPerResident: config.PUSH_MAX_SUBSCRIPTIONS
       })
+      await app.register(adminRoutes, { live, directoryBodyLimit: config.ADMIN_DIRECTORY_MAX_BYTES })
     }
   }
   const http = await buildHttpApp(httpOptions)
@@ -323,11 +370,17 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
     await backends.statusRateLimiter.close()
     await backends.signInThrottle.close()
     await backends.close()
+    await directoryStore.close()
   }
   return {
     id,
     ports,
     authenticator,
+    async reloadDirectory () {
+      if (backends.kind === 'redis') return false
+      await live.reload()
+      return true
+    },
     close: () => (closing ??= close())
   }
 }

@@ -3,6 +3,7 @@ import { checkAgainstDummyHash } from '../directory/secrets'
 import type { Identity } from '../identity'
 import { createFairGate, GateFullError, type FairGate } from './fair-gate'
 import type { SignInThrottle, ThrottleRule } from './sign-in-throttle'
+import type { TokenVerifier } from './tokens'
 
 export type Transport = 'mqtt' | 'ws' | 'http'
 
@@ -17,7 +18,8 @@ export interface SignInAttempt {
 }
 
 export type SignInResult =
-  | { ok: true, identity: Identity }
+  /** `expiresAt` (ms): the sign-in was a token, whose connection must close then. */
+  | { ok: true, identity: Identity, expiresAt?: number }
   | {
     ok: false
     /** `bad_credentials`: wrong name or secret. `throttled`: too many failures, retry after `retryAfterMs`. `busy`: too many sign-ins in progress. */
@@ -48,6 +50,8 @@ export interface SignInLimits {
 
 export interface AuthenticatorOptions {
   directory: CredentialChecker
+  /** Sign-in tokens (JWT), when configured: a credential shaped like one is checked as a token only. */
+  tokens?: TokenVerifier | null
   throttle: SignInThrottle
   limits: SignInLimits
   logger: Logger
@@ -86,9 +90,17 @@ export function createAuthenticator (options: AuthenticatorOptions): Authenticat
   })
   const counters = { succeeded: 0, refused: 0, throttled: 0, busy: 0, dummyHashes: 0 }
 
-  const check = async (username: string | undefined, credential: string): Promise<Identity | null> => {
-    if (username === undefined) return directory.authenticateToken(credential)
-    if (directory.has(username)) return directory.authenticate(username, credential)
+  const tokens = options.tokens ?? null
+  const identified = (identity: Identity | null): { identity: Identity } | null => identity === null ? null : { identity }
+
+  const check = async (username: string | undefined, credential: string): Promise<{ identity: Identity, expiresAt?: number } | null> => {
+    if (tokens !== null && tokens.looksLikeToken(credential)) {
+      const signed = await tokens.verify(credential)
+      // Over MQTT the username must be the token's own subject.
+      return signed !== null && (username === undefined || signed.identity.name === username) ? signed : null
+    }
+    if (username === undefined) return identified(await directory.authenticateToken(credential))
+    if (directory.has(username)) return identified(await directory.authenticate(username, credential))
     counters.dummyHashes++
     await checkAgainstDummyHash(credential)
     return null
@@ -110,19 +122,19 @@ export function createAuthenticator (options: AuthenticatorOptions): Authenticat
         logger.debug(who, 'sign-in refused: throttled')
         return { ok: false, reason: 'throttled', retryAfterMs: wait, message: `too many failed sign-ins; retry in ${Math.ceil(wait / 1000)} s` }
       }
-      let identity: Identity | null
+      let signedIn: { identity: Identity, expiresAt?: number } | null
       try {
-        identity = await gate.run(address, () => check(attempt.username, attempt.credential))
+        signedIn = await gate.run(address, () => check(attempt.username, attempt.credential))
       } catch (err) {
         if (!(err instanceof GateFullError)) throw err
         counters.busy++
         logger.warn(who, 'sign-in refused: too many sign-ins in progress')
         return { ok: false, reason: 'busy', retryAfterMs: BUSY_RETRY_MS, message: 'too many sign-ins in progress; retry in a second' }
       }
-      if (identity !== null) {
+      if (signedIn !== null) {
         counters.succeeded++
         if (nameKey !== undefined) await throttle.forget(nameKey)
-        return { ok: true, identity }
+        return { ok: true, ...signedIn }
       }
       counters.refused++
       const throttledFor = await throttle.fail(rules)

@@ -23,6 +23,8 @@ export interface ClientContext {
   readonly filters: Set<string>
   /** This connection's outgoing queue, bounded in authorizeForward (see slow-clients.ts). */
   readonly outgoing: OutgoingQueue
+  /** When the sign-in token of this connection expires (ms); absent for a secret. */
+  readonly tokenExpiresAt?: number
   /** Requests of one connection are handled one after the other, in arrival order. */
   queue: Promise<void>
 }

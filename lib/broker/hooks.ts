@@ -65,6 +65,7 @@ export function createHooks (options: HookOptions): Hooks {
   const refusedIds = new WeakMap<Client, string>()
   // Rights depend on the identity alone: every connection of one identity shares them.
   const rightsByIdentity = new Map<string, TopicRights>()
+  directory.onChange(() => rightsByIdentity.clear())
   // A counter that moves once per turn of the event loop while messages are forwarded.
   let turn = 0
   let turnScheduled = false
@@ -119,8 +120,8 @@ export function createHooks (options: HookOptions): Hooks {
           callback(refusal(SIGN_IN_REFUSAL[signIn.reason], signIn.message), null)
           return
         }
-        const { identity } = signIn
-        contexts.set(client, { identity, rights: rightsOf(identity), connectionId: randomUUID(), filters: new Set(), outgoing: { backlog: 0, dropped: 0, turn: -1, turnMessages: 0, turnBytes: 0 }, queue: Promise.resolve() })
+        const { identity, expiresAt } = signIn
+        contexts.set(client, { identity, rights: rightsOf(identity), connectionId: randomUUID(), filters: new Set(), outgoing: { backlog: 0, dropped: 0, turn: -1, turnMessages: 0, turnBytes: 0 }, queue: Promise.resolve(), ...(expiresAt === undefined ? {} : { tokenExpiresAt: expiresAt }) })
         callback(null, true)
       }).catch((err: unknown) => {
         logger.error({ err }, 'authentication failed unexpectedly')

@@ -2,22 +2,36 @@ import { Type, type Static } from 'typebox'
 import { ID_PATTERN } from '../identity'
 
 const Id = Type.String({ pattern: ID_PATTERN })
-/** A secret in clear (demo) or a `scrypt$...` hash made by `intercom-broker hash-secret`. */
+/**
+ * A secret in clear (demo) or a `scrypt$...` hash made by `intercom-broker hash-secret`.
+ * An entry without one signs in only with a token.
+ */
 const Secret = Type.String({ minLength: 1, maxLength: 512 })
 /** An MQTT topic filter: no empty string, no NUL, wildcards checked by the loader. */
 const Filter = Type.String({ minLength: 1, maxLength: 256 })
 
+// Entries refuse fields they do not know: a typo or an export from another system is named, not silently dropped.
+export const DeviceEntry = Type.Object({ id: Id, secret: Type.Optional(Secret), households: Type.Array(Id) }, { additionalProperties: false })
+export const HouseholdEntry = Type.Object({ number: Id, residents: Type.Array(Id) }, { additionalProperties: false })
+export const ResidentEntry = Type.Object({ id: Id, secret: Type.Optional(Secret) }, { additionalProperties: false })
+export const ServiceEntry = Type.Object({ name: Id, token: Type.Optional(Secret) }, { additionalProperties: false })
+export const ClientEntry = Type.Object({
+  name: Id,
+  secret: Type.Optional(Secret),
+  publish: Type.Array(Filter, { default: [] }),
+  subscribe: Type.Array(Filter, { default: [] })
+}, { additionalProperties: false })
+
 export const DirectorySchema = Type.Object({
-  devices: Type.Array(Type.Object({ id: Id, secret: Secret, households: Type.Array(Id) }, { additionalProperties: false }), { default: [] }),
-  households: Type.Array(Type.Object({ number: Id, residents: Type.Array(Id) }, { additionalProperties: false }), { default: [] }),
-  residents: Type.Array(Type.Object({ id: Id, secret: Secret }, { additionalProperties: false }), { default: [] }),
-  services: Type.Array(Type.Object({ name: Id, token: Secret }, { additionalProperties: false }), { default: [] }),
-  clients: Type.Array(Type.Object({
-    name: Id,
-    secret: Secret,
-    publish: Type.Array(Filter, { default: [] }),
-    subscribe: Type.Array(Filter, { default: [] })
-  }, { additionalProperties: false }), { default: [] })
+  devices: Type.Array(DeviceEntry, { default: [] }),
+  households: Type.Array(HouseholdEntry, { default: [] }),
+  residents: Type.Array(ResidentEntry, { default: [] }),
+  services: Type.Array(ServiceEntry, { default: [] }),
+  clients: Type.Array(ClientEntry, { default: [] })
 }, { additionalProperties: false })
 
 export type DirectoryFile = Static<typeof DirectorySchema>
+export type DeviceEntryData = Static<typeof DeviceEntry>
+export type HouseholdEntryData = Static<typeof HouseholdEntry>
+export type ResidentEntryData = Static<typeof ResidentEntry>
+export type ClientEntryData = Static<typeof ClientEntry>
