@@ -1,6 +1,7 @@
 import t from 'tap'
 import { newCallId, CALL_ID_PATTERN } from '../../lib/calls/call-id'
-import { startCall, transition, type CallEvent, type MachineOptions, type TransitionResult } from '../../lib/calls/machine'
+import { HISTORY_COMMANDS_KEPT, startCall, transition, type CallEvent, type MachineOptions, type TransitionResult } from '../../lib/calls/machine'
+import { eventMessage } from '../../lib/calls/render'
 import { CLIENT_ACTIONS, CALL_STATUSES, type CallSession, type CallStatus, type ClientAction } from '../../lib/calls/session'
 import { TRANSITIONS, type SystemInput } from '../../lib/calls/transitions'
 import { identity } from '../../lib/identity'
@@ -429,4 +430,27 @@ t.test('newCallId: call-YYYYMMDD- (UTC) and 16 hex', async t => {
   t.equal(id, 'call-20241231-abababababababab')
   t.match(newCallId(T0), new RegExp(CALL_ID_PATTERN))
   t.not(newCallId(T0), newCallId(T0))
+})
+
+t.test('1,000 unlocks: history and event size stay bounded', async t => {
+  let s = connected()
+  const sizes: number[] = []
+  for (let i = 1; i <= 1_000; i++) {
+    const result = transition(s, act('resident', '2', 'unlock'), T0 + 10_000 + i * OPTIONS.unlockCooldownMs, OPTIONS)
+    if (!result.ok) throw result.error
+    s = result.session
+    const event = result.effects.find(e => e.type === 'event')
+    if (event?.type !== 'event') throw new Error('no event')
+    sizes.push(JSON.stringify(eventMessage(s, event, T0)).length)
+  }
+  t.equal(s.seq, 1_002, 'every unlock was a transition')
+  t.equal(s.history.filter(h => h.action === 'unlock').length, HISTORY_COMMANDS_KEPT, 'the latest 20 unlocks are kept')
+  t.equal(s.history_dropped, 1_000 - HISTORY_COMMANDS_KEPT, 'the others are counted')
+  t.same(s.history.slice(0, 2).map(h => h.action), ['ringing', 'answered'], 'every state change is kept')
+  t.same(s.history.slice(2).map(h => h.seq), Array.from({ length: 20 }, (_, i) => 983 + i), 'the kept unlocks are the latest, in order')
+  t.ok(Math.max(...sizes) - Math.min(...sizes) < 16, `event size does not grow (${Math.min(...sizes)}–${Math.max(...sizes)} bytes)`)
+  t.ok(Math.max(...sizes) < 2_048, 'an event is small')
+  t.notOk('history' in (eventMessage(s, { type: 'event', action: 'unlock', actor: 'resident/2', reason: null }, T0).session), 'events carry no history')
+  t.ok(JSON.stringify(s).length < 8_192, 'the stored session stays small')
+  t.equal(HISTORY_COMMANDS_KEPT, 20)
 })

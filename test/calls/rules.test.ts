@@ -284,3 +284,30 @@ t.test('rate limit: beyond RATE_LIMIT_PER_SECOND actions, 429 or rate_limited', 
   const now = await session(base, callId)
   t.match(now, { status: 'connected', resident_id: '3', seq: 3 }, 'one answer applied, the rest were repeats or refused')
 })
+
+t.test('unlock cooldown: another unlock within UNLOCK_COOLDOWN_MS is 409 and reaches nobody', async (t) => {
+  const scene = await startScene(t, { env: { UNLOCK_COOLDOWN_MS: '60000' } })
+  const base = scene.node.httpUrl
+  const callId = (await callHttp(base, { target_resident_id: '2' })).call_id as string
+  t.equal((await actHttp(base, 'resident/2', callId, 'answered')).status, 200)
+  t.equal((await actHttp(base, 'resident/2', callId, 'unlock')).status, 200)
+  const again = await actHttp(base, 'resident/2', callId, 'unlock')
+  t.match(again, { status: 409, body: { error: 'invalid_transition', message: /wait for the unlock cooldown/ } })
+  await actMqtt(scene.residents['2'] as TestClient, 'resident/2', callId, 'unlock')
+  t.match((await (scene.residents['2'] as TestClient).waitFor((m) => m.topic === 'users/2/calls/error')).json, { call_id: callId, error: 'invalid_transition' })
+  t.equal((await actHttp(base, 'device/1', callId, 'hangup')).status, 200)
+  await waitEnded(scene.service, callId)
+  await settle()
+  t.same(lines(scene.device).filter((l) => l.includes('unlock')), ['control unlock r=2 #3'], 'the door was told once')
+  const events = scene.service.messages.filter((m) => m.topic === `calls/${callId}/events`)
+  t.ok(events.length === 4 && events.every((m) => m.json.session.history === undefined && m.json.session.call_id === callId), 'events carry the session without history')
+})
+
+t.test('UNLOCK_COOLDOWN_MS=0: every unlock opens', async (t) => {
+  const scene = await startScene(t, { env: { UNLOCK_COOLDOWN_MS: '0' } })
+  const base = scene.node.httpUrl
+  const callId = (await callHttp(base, { target_resident_id: '2' })).call_id as string
+  await actHttp(base, 'resident/2', callId, 'answered')
+  for (let i = 0; i < 3; i++) t.equal((await actHttp(base, 'resident/2', callId, 'unlock')).status, 200)
+  t.equal((await session(base, callId)).seq, 5)
+})
