@@ -300,7 +300,7 @@ t.test('unlock cooldown: another unlock within UNLOCK_COOLDOWN_MS is 409 and rea
   await settle()
   t.same(lines(scene.device).filter((l) => l.includes('unlock')), ['control unlock r=2 #3'], 'the door was told once')
   const events = scene.service.messages.filter((m) => m.topic === `calls/${callId}/events`)
-  t.ok(events.length === 4 && events.every((m) => m.json.session.history === undefined && m.json.session.call_id === callId), 'events carry the session without history')
+  t.ok(events.length === 4 && events.every((m) => { const s = m.json.session as Record<string, unknown>; return s.history === undefined && s.call_id === callId }), 'events carry the session without history')
 })
 
 t.test('UNLOCK_COOLDOWN_MS=0: every unlock opens', async (t) => {
