@@ -20,16 +20,24 @@ export class Directory {
   private readonly deviceHouseholds = new Map<string, readonly string[]>()
   private readonly householdResidents = new Map<string, readonly string[]>()
   private readonly clientRights = new Map<string, ClientRights>()
+  private readonly rejectAll = new Set<string>()
+  private readonly cannotUnlock = new Set<string>()
 
   constructor (file: DirectoryFile) {
-    for (const h of file.households) this.householdResidents.set(h.number, [...new Set(h.residents)])
+    for (const h of file.households) {
+      this.householdResidents.set(h.number, [...new Set(h.residents)])
+      if (h.policy?.on_reject === 'all') this.rejectAll.add(h.number)
+    }
     for (const d of file.devices) {
       this.checkers.set(`device/${d.id}`, createSecretChecker(d.secret))
       this.deviceHouseholds.set(d.id, d.households)
       const residents = d.households.flatMap((n) => this.householdResidents.get(n) ?? [])
       this.deviceResidents.set(d.id, [...new Set(residents)])
     }
-    for (const r of file.residents) this.checkers.set(`resident/${r.id}`, createSecretChecker(r.secret))
+    for (const r of file.residents) {
+      this.checkers.set(`resident/${r.id}`, createSecretChecker(r.secret))
+      if (r.can_unlock === false) this.cannotUnlock.add(r.id)
+    }
     for (const s of file.services) {
       const check = createSecretChecker(s.token)
       this.checkers.set(`service/${s.name}`, check)
@@ -83,6 +91,16 @@ export class Directory {
 
   residentsOfHousehold (householdNumber: string): readonly string[] {
     return this.householdResidents.get(householdNumber) ?? []
+  }
+
+  /** What one rejection does in this household's calls: `leg` (the default) or `all`. */
+  onReject (householdNumber: string): 'leg' | 'all' {
+    return this.rejectAll.has(householdNumber) ? 'all' : 'leg'
+  }
+
+  /** Whether the resident may open the door (default true). */
+  canUnlock (residentId: string): boolean {
+    return !this.cannotUnlock.has(residentId)
   }
 
   /** Split topic filters of an integration client, or undefined for an unknown client. */

@@ -14,6 +14,7 @@ function call (status: CallSession['status']): CallSession {
     target_resident_ids: states.map((_, i) => String(i + 2)),
     resident_id: '3',
     household_number: null,
+    on_reject: 'leg',
     start_time: 0,
     answer_time: null,
     end_time: null,
@@ -26,7 +27,7 @@ function call (status: CallSession['status']): CallSession {
     ended_by: null,
     seq: 1,
     version: 1,
-    deadlines: { ring: null, max_duration: null, device_offline: null }
+    deadlines: { ring: null, max_duration: null, device_offline: null, unlock_hangup: null }
   }
 }
 

@@ -183,3 +183,44 @@ t.test('end-session crossing an answer: exactly one end', async (t) => {
   }
   t.comment(`orders seen: ${[...orders].join(', ')}`)
 })
+
+/** Resident 2's `action` meets resident 3's answer between read and write; `chosen` writes first. */
+async function answerMeets (t: tap.Test, action: 'decline_all' | 'unlock', endReason: string): Promise<void> {
+  const meet = meetingPoint()
+  const scene = await startScene(t, { callTestHooks: meet.hooks })
+  const base = scene.node.httpUrl
+  const outcomes = new Set<string>()
+  for (let round = 0; round < ROUNDS; round++) {
+    clear(...everyone(scene))
+    const chosen = round % 2 === 0 ? action : 'answered'
+    const callId = (await callHttp(base, { household_number: '101' })).call_id as string
+    const met = meet.arm((e) => e.type === 'action' && (e.action === action || e.action === 'answered') ? e.action : null, chosen)
+    const [mine, answer] = await Promise.all([actHttp(base, 'resident/2', callId, action), actHttp(base, 'resident/3', callId, 'answered'), met])
+    const after = await session(base, callId)
+    const outcome = after.status === 'connected' ? 'answered' : action
+    outcomes.add(outcome)
+    t.equal(outcome, chosen, `round ${round}: the write that went first won`)
+    t.equal(after.seq, 2, 'one transition')
+    if (outcome === 'answered') {
+      t.match(mine, { status: 409, body: { error: 'invalid_transition' } }, `the late ${action} is refused`)
+      t.equal(answer.status, 200)
+      t.equal((await actHttp(base, 'device/1', callId, 'hangup')).status, 200)
+    } else {
+      t.match(after, { status: 'ended', end_reason: endReason, ended_by: 'resident/2' })
+      t.equal(mine.status, 200)
+      t.match(answer, { status: 409, body: { error: 'invalid_transition' } }, 'the late answer is refused')
+    }
+    await waitEnded(scene.service, callId)
+    await settle()
+    t.equal(lines(scene.device).filter((l) => l.includes('#2')).length, 1, 'the device hears one outcome')
+  }
+  t.same([...outcomes].sort(), [action, 'answered'].sort())
+}
+
+t.test('decline_all meets an answer between read and write: one wins, both outcomes occur', async (t) => {
+  await answerMeets(t, 'decline_all', 'rejected')
+})
+
+t.test('unlock from the preview meets another resident\'s answer: one wins, both outcomes occur', async (t) => {
+  await answerMeets(t, 'unlock', 'unlocked')
+})
