@@ -537,3 +537,28 @@ t.test('hang up after opening: the first unlock of a connected call ends it unlo
   const off = must(transition(connected(), act('resident', '2', 'unlock'), T0 + 5_000, { ...OPTIONS, unlockHangupMs: 0 }))
   t.equal(off.deadlines.unlock_hangup, null, 'UNLOCK_HANGUP_MS=0 keeps the call up')
 })
+
+t.test('removal from the directory: the device ends its call forced; a resident loses its ringing leg', async t => {
+  const gone = transition(connected(), { type: 'device_removed' }, T0 + 5_000, OPTIONS)
+  t.ok(gone.ok)
+  if (!gone.ok) return
+  t.match(gone.session, { status: 'ended', end_reason: 'forced', ended_by: 'system', call_info: { action: 'forced', reason: 'device_removed' } })
+  t.same(gone.effects.map(e => e.type === 'control' ? `${e.to.kind}/${e.to.id}:${e.action}:${String(e.reason)}` : e.type),
+    ['device/1:forced:device_removed', 'resident/2:forced:device_removed', 'event'])
+
+  const first = transition(ringing(), { type: 'resident_removed', residentId: '3' }, T0 + 1_000, OPTIONS)
+  t.ok(first.ok)
+  if (!first.ok) return
+  t.match(first.session, { status: 'ringing', legs: [{ state: 'ringing' }, { state: 'cancelled' }, { state: 'busy' }] })
+  t.same(first.effects, [
+    { type: 'control', to: { kind: 'device', id: '1' }, action: 'cancelled', reason: 'removed', residentId: '3' },
+    { type: 'control', to: { kind: 'resident', id: '3' }, action: 'cancelled', reason: 'removed', residentId: '3' },
+    { type: 'event', action: 'cancelled', actor: 'system', reason: 'removed' }
+  ])
+  const last = must(transition(first.session, { type: 'resident_removed', residentId: '2' }, T0 + 2_000, OPTIONS))
+  t.match(last, { status: 'ended', end_reason: 'cancelled', ended_by: 'system' }, 'no leg rings any more: the call ends')
+  const busy = transition(ringing(), { type: 'resident_removed', residentId: '4' }, T0 + 1_000, OPTIONS)
+  t.ok(busy.ok && !busy.changed, 'a busy leg does not ring: nothing to do')
+  const answerer = transition(connected(), { type: 'resident_removed', residentId: '2' }, T0 + 5_000, OPTIONS)
+  t.ok(answerer.ok && !answerer.changed, 'the conversation goes on')
+})
