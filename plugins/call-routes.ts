@@ -38,7 +38,7 @@ async function callRoutes (fastify: FastifyInstance, options: CallRoutesOptions)
         summary: `A ${side}'s action on a call`,
         description: side === 'device'
           ? 'Actions: cancelled (while ringing), hangup.'
-          : 'Actions: answered, rejected, timeout, hangup, unlock. A service names resident_id.',
+          : 'Actions: answered, rejected, decline_all, timeout, hangup, unlock. A service names resident_id.',
         tags: TAGS,
         body: ActionBodySchema,
         response

@@ -13,7 +13,7 @@ import type { Effect } from './effects'
 import { startCall, transition, type CallEvent, type MachineOptions } from './machine'
 import { render } from './render'
 import type { ActionRequest, StartRequest } from './request-bodies'
-import { ringTargets } from './ring-targets'
+import { rejectPolicy, ringTargets } from './ring-targets'
 import { TIMERS, type CallSession, type Provider, type TimerName } from './session'
 import { viewOf, type CallView } from './view'
 
@@ -79,6 +79,7 @@ export class CallService {
       busy: targets.filter((r) => busy.has(r)),
       activeCall,
       householdNumber: request.householdNumber ?? null,
+      onReject: rejectPolicy(directory, request),
       ...(request.timestamp === undefined ? {} : { timestamp: request.timestamp })
     }, now, timing)
     if (!result.ok) throw result.error
@@ -106,6 +107,7 @@ export class CallService {
         actor: { kind, id },
         action: request.action,
         reason: request.reason ?? null,
+        canUnlock: kind === 'resident' && this.#options.directory.canUnlock(id),
         ...(request.timestamp === undefined ? {} : { timestamp: request.timestamp })
       }
     })

@@ -22,6 +22,8 @@ export interface GuardContext {
   readonly subject: string | null
   /** The deadline a timer input is for, else null. */
   readonly timer: TimerName | null
+  /** The directory lets the acting resident open the door. */
+  readonly canUnlock: boolean
   readonly now: number
   readonly options: MachineOptions
 }
@@ -57,6 +59,10 @@ export const GUARDS = {
     const since = ctx.now - ctx.options.unlockCooldownMs
     return !ctx.session.history.some((h) => h.action === UNLOCK && h.timestamp > since)
   },
+  /** The directory lets the acting resident open the door (`can_unlock`, default true). */
+  canUnlock: (ctx: GuardContext): boolean => ctx.canUnlock,
+  /** The household's policy: a plain rejection ends only the resident's own leg (`on_reject: leg`). */
+  rejectsLegOnly: (ctx: GuardContext): boolean => ctx.session.on_reject === 'leg',
   /** End-session: a service, the call's device, or a resident whose leg is live. */
   mayEnd: (ctx: GuardContext): boolean => ctx.actor.kind !== 'system' && mayEnd(ctx.actor, ctx.session),
   /** The timer's deadline is set and due; a cleared or moved one is stale. */

@@ -19,6 +19,8 @@ export interface MachineOptions {
   offlineGraceMs: number
   /** An unlock within this long of the last one is refused. */
   unlockCooldownMs: number
+  /** A connected call ends `unlocked` this long after its first unlock; 0 keeps it up. */
+  unlockHangupMs: number
 }
 
 /** `history` keeps every state change, and this many of the latest repeatable commands (unlock). */
@@ -35,6 +37,8 @@ export interface StartParams {
   /** The device's active call as the store last saw it. */
   activeCall: string | null
   householdNumber: string | null
+  /** The household policy for a plain rejection; `leg` when absent. */
+  onReject?: 'leg' | 'all'
   reason?: string | null
   timestamp?: number
 }
@@ -46,6 +50,8 @@ export interface ActionEvent {
   reason?: string | null
   /** The client's own timestamp, echoed in `call_info`. */
   timestamp?: number
+  /** The directory's `can_unlock` for the acting resident; true when absent. */
+  canUnlock?: boolean
 }
 
 /** End-session by `by`. */
@@ -94,7 +100,7 @@ export function startCall (params: StartParams, now: number, options: MachineOpt
   const failed = START.guards.find((check) => !START_GUARDS[check.guard](context))
   if (failed !== undefined) {
     const { otherwise } = failed
-    if (otherwise.kind === 'ignore') throw new IntercomError('internal', 'a call start cannot be ignored')
+    if (otherwise.kind !== 'refuse') throw new IntercomError('internal', 'a call start is started or refused')
     return { ok: false, error: new IntercomError(otherwise.code, `Device ${deviceId}: ${otherwise.hint}.`) }
   }
   const legs: Leg[] = targets.map(r => ({ resident_id: r, state: busy.includes(r) ? 'busy' : 'ringing' }))
@@ -107,6 +113,7 @@ export function startCall (params: StartParams, now: number, options: MachineOpt
     target_resident_ids: [...targets],
     resident_id: null,
     household_number: params.householdNumber,
+    on_reject: params.onReject ?? 'leg',
     start_time: now,
     answer_time: null,
     end_time: null,
@@ -119,7 +126,7 @@ export function startCall (params: StartParams, now: number, options: MachineOpt
     ended_by: null,
     seq: 1,
     version: 1,
-    deadlines: { ring: now + options.ringTimeoutMs, max_duration: null, device_offline: null }
+    deadlines: { ring: now + options.ringTimeoutMs, max_duration: null, device_offline: null, unlock_hangup: null }
   }
   const effects: Effect[] = [
     control(device(session), 'ringing', reason, { withSession: true }),
@@ -138,23 +145,32 @@ interface Step {
   timestamp: number
   subject: string | null
   timer: TimerName | null
+  canUnlock: boolean
 }
 
 const TIMER_INPUT: Record<TimerName, { input: SystemInput, action: CallAction }> = {
   ring: { input: 'ring_timer', action: 'timeout' },
   max_duration: { input: 'max_duration_timer', action: 'max_duration' },
-  device_offline: { input: 'device_offline_timer', action: 'device_offline' }
+  device_offline: { input: 'device_offline_timer', action: 'device_offline' },
+  unlock_hangup: { input: 'unlock_hangup_timer', action: 'unlocked' }
 }
 
 /** The table's verdict for an event, and the step it would record. */
 function verdictOf (session: CallSession, event: CallEvent, now: number): { verdict: Verdict, step: Step } {
   const row = TRANSITIONS[session.status]
-  const base = { reason: null, timestamp: now, subject: null, timer: null }
+  const base = { reason: null, timestamp: now, subject: null, timer: null, canUnlock: true }
   switch (event.type) {
     case 'action':
       return {
         verdict: row[event.actor.kind][event.action],
-        step: { ...base, actor: identity(event.actor.kind, event.actor.id), action: event.action, reason: event.reason ?? null, timestamp: event.timestamp ?? now }
+        step: {
+          ...base,
+          actor: identity(event.actor.kind, event.actor.id),
+          action: event.action,
+          reason: event.reason ?? null,
+          timestamp: event.timestamp ?? now,
+          canUnlock: event.canUnlock ?? true
+        }
       }
     case 'end':
       return { verdict: row.system.end, step: { ...base, actor: event.by, action: 'forced', reason: event.reason ?? null } }
@@ -183,7 +199,7 @@ export function judge<G extends string> (verdict: Verdict<G>, holds: (guard: G) 
 
 export function transition (session: CallSession, event: CallEvent, now: number, options: MachineOptions): TransitionResult {
   const { verdict, step } = verdictOf(session, event, now)
-  const context: GuardContext = { session, actor: step.actor, action: step.action, subject: step.subject, timer: step.timer, now, options }
+  const context: GuardContext = { session, actor: step.actor, action: step.action, subject: step.subject, timer: step.timer, canUnlock: step.canUnlock, now, options }
   const outcome = judge(verdict, (guard) => GUARDS[guard](context))
   if (outcome.kind === 'ignore') return unchanged(session)
   if (outcome.kind === 'refuse') return refusal(session, step.actor, outcome.code, outcome.hint)
@@ -260,6 +276,36 @@ const RULES: Record<Exclude<Rule, 'ring'>, RuleFn> = {
     return { transition: true, messages }
   },
 
+  decline_all (s, step, now) {
+    const me = actingResident(step)
+    legOf(s, me).state = 'rejected'
+    const others = ringingLegs(s)
+    for (const l of others) l.state = 'cancelled'
+    const messages: Effect[] = [control(device(s), 'rejected', step.reason, { residentId: me })]
+    for (const l of s.legs) {
+      if (l.resident_id === me) messages.push(control(resident(me), 'rejected', step.reason, { residentId: me }))
+      if (others.includes(l)) messages.push(control(resident(l.resident_id), 'cancelled', 'declined_elsewhere', { residentId: me }))
+    }
+    end(s, 'rejected', step.actor.name, now)
+    return { transition: true, messages }
+  },
+
+  unlock_preview (s, step, now) {
+    const me = actingResident(step)
+    const leg = legOf(s, me)
+    const others = ringingLegs(s).filter(l => l !== leg)
+    leg.state = 'answered'
+    for (const l of others) l.state = 'cancelled'
+    s.resident_id = me
+    const messages: Effect[] = [control(device(s), 'unlock', step.reason, { residentId: me })]
+    for (const l of s.legs) {
+      if (l === leg) messages.push(control(resident(me), 'unlock', step.reason, { residentId: me }))
+      if (others.includes(l)) messages.push(control(resident(l.resident_id), 'cancelled', 'answered_elsewhere', { residentId: me }))
+    }
+    end(s, 'unlocked', step.actor.name, now)
+    return { transition: true, messages }
+  },
+
   cancel (s, step, now) {
     const ringing = ringingLegs(s)
     for (const l of ringing) l.state = 'cancelled'
@@ -274,8 +320,16 @@ const RULES: Record<Exclude<Rule, 'ring'>, RuleFn> = {
     return { transition: true, messages }
   },
 
-  unlock (s, step) {
+  unlock (s, step, now, options) {
+    // The first unlock starts the hang-up deadline; later ones do not push it back.
+    if (options.unlockHangupMs > 0 && s.deadlines.unlock_hangup === null) s.deadlines.unlock_hangup = now + options.unlockHangupMs
     return { transition: true, messages: [control(device(s), 'unlock', step.reason, { residentId: actingResident(step) })] }
+  },
+
+  hang_up_after_unlock (s, step, now) {
+    const messages = notify(s, answeredLegs(s), 'unlocked', null, s.resident_id)
+    end(s, 'unlocked', SYSTEM_ACTOR.name, now)
+    return { transition: true, messages }
   },
 
   force_end (s, step, now) {

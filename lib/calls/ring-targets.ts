@@ -24,3 +24,15 @@ export function ringTargets (directory: Directory, request: StartRequest): reado
   }
   return directory.residentsOfDevice(deviceId)
 }
+
+/**
+ * What a plain rejection does in this call: the named household's policy; for
+ * a call to every resident of the device, `all` only when each of its
+ * households says so; `leg` for a call to one resident (its rejection ends it anyway).
+ */
+export function rejectPolicy (directory: Directory, request: StartRequest): 'leg' | 'all' {
+  if (request.targetResidentId !== undefined) return 'leg'
+  if (request.householdNumber !== undefined) return directory.onReject(request.householdNumber)
+  const households = directory.householdsOfDevice(request.deviceId)
+  return households.length > 0 && households.every((h) => directory.onReject(h) === 'all') ? 'all' : 'leg'
+}

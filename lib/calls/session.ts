@@ -6,16 +6,18 @@ import { Type, type Static } from 'typebox'
  */
 
 export const CALL_STATUSES = ['ringing', 'connected', 'ended'] as const
-export const END_REASONS = ['cancelled', 'rejected', 'timeout', 'hangup', 'max_duration', 'forced', 'device_offline'] as const
+export const END_REASONS = ['cancelled', 'rejected', 'timeout', 'hangup', 'max_duration', 'forced', 'device_offline', 'unlocked'] as const
 export const LEG_STATES = ['ringing', 'answered', 'rejected', 'timeout', 'cancelled', 'busy'] as const
 export const PROVIDERS = ['trtc', 'rtc'] as const
 export const DEVICE_ACTIONS = ['cancelled', 'hangup'] as const
-export const RESIDENT_ACTIONS = ['answered', 'rejected', 'hangup', 'timeout', 'unlock'] as const
+export const RESIDENT_ACTIONS = ['answered', 'rejected', 'hangup', 'timeout', 'unlock', 'decline_all'] as const
 /** Every action a device or a resident can send; the machine decides which one each may use. */
-export const CLIENT_ACTIONS = ['answered', 'rejected', 'cancelled', 'hangup', 'timeout', 'unlock'] as const
+export const CLIENT_ACTIONS = ['answered', 'rejected', 'cancelled', 'hangup', 'timeout', 'unlock', 'decline_all'] as const
 /** What `history`, `call_info` and control messages name: client actions plus what the server does itself. */
-export const CALL_ACTIONS = [...CLIENT_ACTIONS, 'ringing', 'forced', 'max_duration', 'device_offline'] as const
-export const TIMERS = ['ring', 'max_duration', 'device_offline'] as const
+export const CALL_ACTIONS = [...CLIENT_ACTIONS, 'ringing', 'forced', 'max_duration', 'device_offline', 'unlocked'] as const
+export const TIMERS = ['ring', 'max_duration', 'device_offline', 'unlock_hangup'] as const
+/** What a plain `rejected` does: end the resident's own leg, or the whole call (as `decline_all`). */
+export const ON_REJECT = ['leg', 'all'] as const
 
 export const CallStatusSchema = Type.Enum(CALL_STATUSES)
 export const EndReasonSchema = Type.Union([Type.Enum(END_REASONS), Type.Null()])
@@ -53,7 +55,8 @@ export const CallInfoSchema = Type.Object({
 export const DeadlinesSchema = Type.Object({
   ring: Type.Union([Ms, Type.Null()]),
   max_duration: Type.Union([Ms, Type.Null()]),
-  device_offline: Type.Union([Ms, Type.Null()])
+  device_offline: Type.Union([Ms, Type.Null()]),
+  unlock_hangup: Type.Union([Ms, Type.Null()], { description: 'the call ends `unlocked` then, after the first unlock of a connected call' })
 })
 
 export const CallSessionSchema = Type.Object({
@@ -64,6 +67,7 @@ export const CallSessionSchema = Type.Object({
   target_resident_ids: Type.Array(Type.String(), { description: 'every target, busy ones included' }),
   resident_id: Type.Union([Type.String(), Type.Null()], { description: 'who answered' }),
   household_number: Type.Union([Type.String(), Type.Null()]),
+  on_reject: Type.Enum(ON_REJECT, { description: 'the household policy: `all` makes a plain rejected end the call for everyone' }),
   start_time: Ms,
   answer_time: Type.Union([Ms, Type.Null()]),
   end_time: Type.Union([Ms, Type.Null()]),

@@ -17,6 +17,8 @@ export type Rule =
   | 'ring' // a device starts a call: every free target is invited
   | 'answer' // first answer wins, other ringing targets are cancelled
   | 'decline' // the resident's leg ends; the call ends when no leg rings any more
+  | 'decline_all' // the call ends rejected; every other ringing leg is cancelled
+  | 'unlock_preview' // a ringing resident opens the door: the call ends unlocked
   | 'cancel' // the device gives up while ringing
   | 'hang_up' // the device or the answerer ends a connected call
   | 'unlock' // command to the door; the call stays connected
@@ -27,6 +29,7 @@ export type Rule =
   | 'start_offline_grace' // the device left during a connected call
   | 'stop_offline_grace' // the device came back in time
   | 'remove_resident' // a ringing resident left the directory: its leg is cancelled
+  | 'hang_up_after_unlock' // the door was opened a while ago: the call ends unlocked
 
 /** What the server itself feeds the machine. */
 export type SystemInput =
@@ -34,13 +37,14 @@ export type SystemInput =
   | 'ring_timer'
   | 'max_duration_timer'
   | 'device_offline_timer'
+  | 'unlock_hangup_timer'
   | 'device_offline'
   | 'device_online'
   | 'device_removed'
   | 'resident_removed'
 
 export const SYSTEM_INPUTS: readonly SystemInput[] = [
-  'end', 'ring_timer', 'max_duration_timer', 'device_offline_timer', 'device_offline', 'device_online', 'device_removed', 'resident_removed'
+  'end', 'ring_timer', 'max_duration_timer', 'device_offline_timer', 'unlock_hangup_timer', 'device_offline', 'device_online', 'device_removed', 'resident_removed'
 ]
 
 export type RefusalCode = 'forbidden' | 'invalid_transition' | 'no_residents' | 'residents_busy' | 'device_busy'
@@ -52,8 +56,8 @@ export type Outcome =
 
 export interface Check<G extends string = GuardName> {
   readonly guard: G
-  /** What the input gets when the guard does not hold. */
-  readonly otherwise: Exclude<Outcome, { kind: 'apply' }>
+  /** What the input gets when the guard does not hold: a refusal, nothing, or another rule. */
+  readonly otherwise: Outcome
 }
 
 export interface Verdict<G extends string = GuardName> {
@@ -80,6 +84,8 @@ const RUNG = when('isParty', forbidden('this call never rang it'))
 const FIRST = when('notRepeat', ignore('a repeated action changes nothing'))
 const RINGING_LEG = when('legRinging', invalid('this resident already answered or declined'))
 const ANSWERER = when('isAnswerer', invalid('only the answering resident may do this'))
+const CAN_UNLOCK = when('canUnlock', forbidden('the directory does not let this resident open the door'))
+const LEG_ONLY = when('rejectsLegOnly', apply('decline_all')) // household policy on_reject: all
 const COOLED_DOWN = when('unlockCooledDown', invalid('the door was unlocked moments ago: wait for the unlock cooldown before unlocking again'))
 const MAY_END = when('mayEnd', forbidden('only a service, the call\'s device or a resident still in the call may end it'))
 const DUE = when('deadlineDue', ignore('a cleared or moved deadline is stale'))
@@ -90,7 +96,7 @@ const device = (then: Outcome): Verdict => verdict([CALLER, FIRST], then)
 const resident = (then: Outcome, ...more: Check[]): Verdict => verdict([RUNG, FIRST, ...more], then)
 
 const NOT_A_DEVICE_ACTION = invalid('a device may only send cancelled (while ringing) or hangup')
-const NOT_A_RESIDENT_ACTION = invalid('a resident may send answered, rejected, timeout, hangup or unlock, not cancelled')
+const NOT_A_RESIDENT_ACTION = invalid('a resident may send answered, rejected, decline_all, timeout, hangup or unlock, not cancelled')
 const ENDED = invalid('start a new call')
 const IDLE = (why: string): Verdict => verdict([], ignore(why))
 
@@ -102,14 +108,17 @@ export const TRANSITIONS: Readonly<Record<CallStatus, StatusRow>> = {
       answered: device(NOT_A_DEVICE_ACTION),
       rejected: device(NOT_A_DEVICE_ACTION),
       timeout: device(NOT_A_DEVICE_ACTION),
-      unlock: device(NOT_A_DEVICE_ACTION)
+      unlock: device(NOT_A_DEVICE_ACTION),
+      decline_all: device(NOT_A_DEVICE_ACTION)
     },
     resident: {
       answered: resident(apply('answer'), RINGING_LEG),
-      rejected: resident(apply('decline'), RINGING_LEG),
+      rejected: resident(apply('decline'), RINGING_LEG, LEG_ONLY),
+      decline_all: resident(apply('decline_all'), RINGING_LEG),
       timeout: resident(apply('decline'), RINGING_LEG), // its own ring gave up: counts as its rejection
       hangup: resident(invalid('use rejected to decline a ringing call')),
-      unlock: verdict([RUNG], invalid('answer the call before unlocking')),
+      // open from the preview: no repeat guard, the first unlock ends the call
+      unlock: verdict([RUNG, RINGING_LEG, CAN_UNLOCK], apply('unlock_preview')),
       cancelled: resident(NOT_A_RESIDENT_ACTION)
     },
     system: {
@@ -117,6 +126,7 @@ export const TRANSITIONS: Readonly<Record<CallStatus, StatusRow>> = {
       ring_timer: verdict([DUE], apply('ring_timeout')),
       max_duration_timer: IDLE('not connected yet'),
       device_offline_timer: IDLE('no grace runs while ringing'),
+      unlock_hangup_timer: IDLE('not connected yet'),
       device_offline: verdict([], apply('end_device_offline')),
       device_online: IDLE('the device is already in the call'),
       device_removed: verdict([], apply('force_end')),
@@ -130,14 +140,16 @@ export const TRANSITIONS: Readonly<Record<CallStatus, StatusRow>> = {
       answered: device(NOT_A_DEVICE_ACTION),
       rejected: device(NOT_A_DEVICE_ACTION),
       timeout: device(NOT_A_DEVICE_ACTION),
-      unlock: device(NOT_A_DEVICE_ACTION)
+      unlock: device(NOT_A_DEVICE_ACTION),
+      decline_all: device(NOT_A_DEVICE_ACTION)
     },
     resident: {
       hangup: resident(apply('hang_up'), ANSWERER),
       // a command, not a state: no repeat guard, each unlock opens again (after the cooldown)
-      unlock: verdict([RUNG, ANSWERER, COOLED_DOWN], apply('unlock')),
+      unlock: verdict([RUNG, ANSWERER, CAN_UNLOCK, COOLED_DOWN], apply('unlock')),
       answered: resident(invalid('another resident answered first')),
       rejected: resident(invalid('the call is answered: use hangup')),
+      decline_all: resident(invalid('the call is answered: use hangup')),
       timeout: resident(invalid('the call is answered: use hangup')),
       cancelled: resident(NOT_A_RESIDENT_ACTION)
     },
@@ -146,6 +158,7 @@ export const TRANSITIONS: Readonly<Record<CallStatus, StatusRow>> = {
       ring_timer: IDLE('already answered'),
       max_duration_timer: verdict([DUE], apply('max_duration')),
       device_offline_timer: verdict([DUE], apply('end_device_offline')),
+      unlock_hangup_timer: verdict([DUE], apply('hang_up_after_unlock')),
       device_offline: verdict([when('graceIdle', ignore('the first grace keeps running'))], apply('start_offline_grace')),
       device_online: verdict([when('graceRunning', ignore('no grace to stop'))], apply('stop_offline_grace')),
       device_removed: verdict([], apply('force_end')),
@@ -159,7 +172,8 @@ export const TRANSITIONS: Readonly<Record<CallStatus, StatusRow>> = {
       answered: device(ENDED),
       rejected: device(ENDED),
       timeout: device(ENDED),
-      unlock: device(ENDED)
+      unlock: device(ENDED),
+      decline_all: device(ENDED)
     },
     resident: {
       answered: resident(ENDED),
@@ -167,6 +181,7 @@ export const TRANSITIONS: Readonly<Record<CallStatus, StatusRow>> = {
       timeout: resident(ENDED),
       hangup: resident(ENDED),
       unlock: resident(ENDED),
+      decline_all: resident(ENDED),
       cancelled: resident(ENDED)
     },
     system: {
@@ -174,6 +189,7 @@ export const TRANSITIONS: Readonly<Record<CallStatus, StatusRow>> = {
       ring_timer: IDLE('already ended'),
       max_duration_timer: IDLE('already ended'),
       device_offline_timer: IDLE('already ended'),
+      unlock_hangup_timer: IDLE('already ended'),
       device_offline: IDLE('already ended'),
       device_online: IDLE('already ended'),
       device_removed: IDLE('already ended'),

@@ -21,6 +21,8 @@ class Snapshot {
   readonly deviceResidents = new Map<string, readonly string[]>()
   readonly deviceHouseholds = new Map<string, readonly string[]>()
   readonly householdResidents = new Map<string, readonly string[]>()
+  readonly rejectAll = new Set<string>()
+  readonly cannotUnlock = new Set<string>()
   readonly clientRights = new Map<string, ClientRights>()
 
   /** `previous` lends its checkers for unchanged secrets, with what they already verified. */
@@ -33,7 +35,11 @@ class Snapshot {
       this.checkers.set(name, checker)
       return checker.check
     }
-    for (const h of file.households) this.householdResidents.set(h.number, [...new Set(h.residents)])
+    for (const h of file.households) {
+      this.householdResidents.set(h.number, [...new Set(h.residents)])
+      if (h.policy?.on_reject === 'all') this.rejectAll.add(h.number)
+    }
+    for (const r of file.residents) if (r.can_unlock === false) this.cannotUnlock.add(r.id)
     for (const d of file.devices) {
       add(`device/${d.id}`, d.secret)
       this.deviceHouseholds.set(d.id, d.households)
@@ -151,6 +157,16 @@ export class Directory {
 
   residentsOfHousehold (householdNumber: string): readonly string[] {
     return this.#snapshot.householdResidents.get(householdNumber) ?? []
+  }
+
+  /** What one rejection does in this household's calls: `leg` (the default) or `all`. */
+  onReject (householdNumber: string): 'leg' | 'all' {
+    return this.#snapshot.rejectAll.has(householdNumber) ? 'all' : 'leg'
+  }
+
+  /** Whether the resident may open the door (default true). */
+  canUnlock (residentId: string): boolean {
+    return !this.#snapshot.cannotUnlock.has(residentId)
   }
 
   /** Split topic filters of an integration client, or undefined for an unknown client. */

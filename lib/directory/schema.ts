@@ -10,10 +10,19 @@ const Secret = Type.String({ minLength: 1, maxLength: 512 })
 /** An MQTT topic filter: no empty string, no NUL, wildcards checked by the loader. */
 const Filter = Type.String({ minLength: 1, maxLength: 256 })
 
+/** How a household's residents are rung and what one rejection does. */
+const HouseholdPolicy = Type.Object({
+  on_reject: Type.Optional(Type.Enum(['leg', 'all'], { description: '`leg` (default): a rejection ends that resident\'s ring only; `all`: it ends the call for everyone' }))
+}, { additionalProperties: false })
+
 // Entries refuse fields they do not know: a typo or an export from another system is named, not silently dropped.
 export const DeviceEntry = Type.Object({ id: Id, secret: Type.Optional(Secret), households: Type.Array(Id) }, { additionalProperties: false })
-export const HouseholdEntry = Type.Object({ number: Id, residents: Type.Array(Id) }, { additionalProperties: false })
-export const ResidentEntry = Type.Object({ id: Id, secret: Type.Optional(Secret) }, { additionalProperties: false })
+export const HouseholdEntry = Type.Object({ number: Id, residents: Type.Array(Id), policy: Type.Optional(HouseholdPolicy) }, { additionalProperties: false })
+export const ResidentEntry = Type.Object({
+  id: Id,
+  secret: Type.Optional(Secret),
+  can_unlock: Type.Optional(Type.Boolean({ description: 'whether the resident may open the door (default true)' }))
+}, { additionalProperties: false })
 export const ServiceEntry = Type.Object({ name: Id, token: Type.Optional(Secret) }, { additionalProperties: false })
 export const ClientEntry = Type.Object({
   name: Id,

@@ -5,7 +5,7 @@ import { actHttp, actMqtt, callHttp, callMqtt, getSession, lines, session, start
 
 type Test = tap.Test
 
-/** What every resident's invite carries (CONTRACT §5), with its own credentials. */
+/** What every resident's invite carries, with its own credentials. */
 function checkInvite (t: Test, invite: Received, residentId: string, callId: string, targets: string[]): void {
   const m = invite.json as Record<string, any>
   t.equal(m.call_id, callId, `invite ${residentId}: call_id`)

@@ -1,6 +1,7 @@
 import { request, type HttpResult } from '../helpers/http'
 import { connect, type Received, type TestClient } from '../helpers/mqtt'
 import { startTestNode, type TestNode } from '../helpers/node'
+import type { NodeOptions } from '../../lib/node'
 
 interface Teardown { teardown (fn: () => unknown): void }
 
@@ -18,10 +19,12 @@ export interface SceneOptions {
   residents?: string[]
   /** Connect over MQTT-over-WebSocket instead of TCP. */
   websocket?: boolean
+  /** Test-only seams of the call service (see `beforeWrite`). */
+  callTestHooks?: NodeOptions['callTestHooks']
 }
 
 export async function startScene (t: Teardown, options: SceneOptions = {}): Promise<Scene> {
-  const node = await startTestNode(t, options.env)
+  const node = await startTestNode(t, options.env, options.callTestHooks === undefined ? {} : { callTestHooks: options.callTestHooks })
   const url = options.websocket === true ? node.wsUrl : node.mqttUrl
   const device = await party(t, url, 'device/1', 'devices/1/#')
   const residents: Record<string, TestClient> = {}

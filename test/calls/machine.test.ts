@@ -1,11 +1,12 @@
 import t from 'tap'
 import { newCallId, CALL_ID_PATTERN } from '../../lib/calls/call-id'
-import { startCall, transition, type CallEvent, type MachineOptions, type TransitionResult } from '../../lib/calls/machine'
+import { HISTORY_COMMANDS_KEPT, startCall, transition, type CallEvent, type MachineOptions, type TransitionResult } from '../../lib/calls/machine'
+import { eventMessage } from '../../lib/calls/render'
 import { CLIENT_ACTIONS, CALL_STATUSES, type CallSession, type CallStatus, type ClientAction } from '../../lib/calls/session'
 import { TRANSITIONS, type SystemInput } from '../../lib/calls/transitions'
 import { identity } from '../../lib/identity'
 
-const OPTIONS: MachineOptions = { ringTimeoutMs: 30_000, maxCallMs: 7_200_000, offlineGraceMs: 10_000, unlockCooldownMs: 2_000 }
+const OPTIONS: MachineOptions = { ringTimeoutMs: 30_000, maxCallMs: 7_200_000, offlineGraceMs: 10_000, unlockCooldownMs: 2_000, unlockHangupMs: 5_000 }
 const T0 = Date.UTC(2024, 0, 2, 3, 4, 5)
 const CALL_ID = 'call-20240102-0123456789abcdef'
 
@@ -25,7 +26,10 @@ const act = (kind: 'device' | 'resident', id: string, action: ClientAction, reas
   ({ type: 'action', actor: { kind, id }, action, reason })
 
 const connected = (): CallSession => must(transition(ringing(), act('resident', '2', 'answered'), T0 + 1_000, OPTIONS))
-const connectedDeviceGone = (): CallSession => must(transition(connected(), { type: 'device_presence', online: false }, T0 + 2_000, OPTIONS))
+/** Connected, the door opened once (hang-up deadline running), then the device went offline (grace running). */
+const connectedDeviceGone = (): CallSession => must(transition(
+  must(transition(connected(), act('resident', '2', 'unlock'), T0 + 1_500, OPTIONS)),
+  { type: 'device_presence', online: false }, T0 + 2_000, OPTIONS))
 const ended = (): CallSession => must(transition(ringing(), act('device', '1', 'cancelled'), T0 + 1_000, OPTIONS))
 
 /**
@@ -39,27 +43,27 @@ const X = 'invalid_transition'
 const ACTION_EXPECTATIONS: Record<CallStatus, { device: Record<ClientAction, Outcome>, resident: Record<ClientAction, Outcome> }> = {
   // actors: device 1, ringing resident 2
   ringing: {
-    device: { cancelled: 'ended', hangup: 'ended', answered: X, rejected: X, timeout: X, unlock: X },
-    resident: { answered: 'connected', rejected: 'ringing', timeout: 'ringing', hangup: X, unlock: X, cancelled: X }
+    device: { cancelled: 'ended', hangup: 'ended', answered: X, rejected: X, timeout: X, unlock: X, decline_all: X },
+    resident: { answered: 'connected', rejected: 'ringing', timeout: 'ringing', hangup: X, unlock: 'ended', cancelled: X, decline_all: 'ended' }
   },
   // actors: device 1, answerer 2 (who already sent answered)
   connected: {
-    device: { hangup: 'ended', cancelled: X, answered: X, rejected: X, timeout: X, unlock: X },
-    resident: { hangup: 'ended', unlock: 'connected', answered: 'noop', rejected: X, timeout: X, cancelled: X }
+    device: { hangup: 'ended', cancelled: X, answered: X, rejected: X, timeout: X, unlock: X, decline_all: X },
+    resident: { hangup: 'ended', unlock: 'connected', answered: 'noop', rejected: X, timeout: X, cancelled: X, decline_all: X }
   },
   // cancelled by device 1 (so its `cancelled` is a repeat); resident 2 never acted
   ended: {
-    device: { cancelled: 'noop', hangup: X, answered: X, rejected: X, timeout: X, unlock: X },
-    resident: { answered: X, rejected: X, timeout: X, hangup: X, unlock: X, cancelled: X }
+    device: { cancelled: 'noop', hangup: X, answered: X, rejected: X, timeout: X, unlock: X, decline_all: X },
+    resident: { answered: X, rejected: X, timeout: X, hangup: X, unlock: X, cancelled: X, decline_all: X }
   }
 }
 
 const SYSTEM_EXPECTATIONS: Record<CallStatus, Record<SystemInput, Outcome>> = {
   // resident 3 is removed: its leg rings, resident 2's too, so the call rings on
-  ringing: { end: 'ended', ring_timer: 'ended', max_duration_timer: 'noop', device_offline_timer: 'noop', device_offline: 'ended', device_online: 'noop', device_removed: 'ended', resident_removed: 'ringing' },
-  // fixture: connected, device offline, grace running
-  connected: { end: 'ended', ring_timer: 'noop', max_duration_timer: 'ended', device_offline_timer: 'ended', device_offline: 'noop', device_online: 'changed', device_removed: 'ended', resident_removed: 'noop' },
-  ended: { end: 'noop', ring_timer: 'noop', max_duration_timer: 'noop', device_offline_timer: 'noop', device_offline: 'noop', device_online: 'noop', device_removed: 'noop', resident_removed: 'noop' }
+  ringing: { end: 'ended', ring_timer: 'ended', max_duration_timer: 'noop', device_offline_timer: 'noop', unlock_hangup_timer: 'noop', device_offline: 'ended', device_online: 'noop', device_removed: 'ended', resident_removed: 'ringing' },
+  // fixture: connected, unlocked once, device offline, grace running
+  connected: { end: 'ended', ring_timer: 'noop', max_duration_timer: 'ended', device_offline_timer: 'ended', unlock_hangup_timer: 'ended', device_offline: 'noop', device_online: 'changed', device_removed: 'ended', resident_removed: 'noop' },
+  ended: { end: 'noop', ring_timer: 'noop', max_duration_timer: 'noop', device_offline_timer: 'noop', unlock_hangup_timer: 'noop', device_offline: 'noop', device_online: 'noop', device_removed: 'noop', resident_removed: 'noop' }
 }
 
 const FIXTURES: Record<CallStatus, () => CallSession> = { ringing, connected, ended }
@@ -70,6 +74,7 @@ const SYSTEM_EVENTS: Record<SystemInput, CallEvent> = {
   ring_timer: { type: 'timer', timer: 'ring' },
   max_duration_timer: { type: 'timer', timer: 'max_duration' },
   device_offline_timer: { type: 'timer', timer: 'device_offline' },
+  unlock_hangup_timer: { type: 'timer', timer: 'unlock_hangup' },
   device_offline: { type: 'device_presence', online: false },
   device_online: { type: 'device_presence', online: true },
   device_removed: { type: 'device_removed' },
@@ -149,7 +154,7 @@ t.test('startCall rings every free target and tells the device', async t => {
   t.equal(s.version, 1)
   t.same(s.target_resident_ids, ['2', '3', '4'])
   t.same(s.legs, [{ resident_id: '2', state: 'ringing' }, { resident_id: '3', state: 'ringing' }, { resident_id: '4', state: 'busy' }])
-  t.same(s.deadlines, { ring: T0 + 30_000, max_duration: null, device_offline: null })
+  t.same(s.deadlines, { ring: T0 + 30_000, max_duration: null, device_offline: null, unlock_hangup: null })
   t.same(s.call_info, { call_id: CALL_ID, action: 'ringing', reason: 'visitor', timestamp: 42 })
   t.same(s.history, [{ action: 'ringing', actor: 'device/1', reason: 'visitor', timestamp: T0, seq: 1 }])
   t.same(started.effects, [
@@ -176,7 +181,7 @@ t.test('ring group: the first answer wins, the others are cancelled', async t =>
   t.equal(s.resident_id, '3')
   t.equal(s.answer_time, T0 + 1_000)
   t.same(s.legs.map(l => l.state), ['cancelled', 'answered', 'busy'])
-  t.same(s.deadlines, { ring: null, max_duration: T0 + 1_000 + 7_200_000, device_offline: null })
+  t.same(s.deadlines, { ring: null, max_duration: T0 + 1_000 + 7_200_000, device_offline: null, unlock_hangup: null })
   t.same(result.effects, [
     { type: 'control', to: { kind: 'device', id: '1' }, action: 'answered', reason: null, residentId: '3' },
     { type: 'control', to: { kind: 'resident', id: '2' }, action: 'cancelled', reason: 'answered_elsewhere', residentId: '3' },
@@ -212,7 +217,7 @@ t.test('one rejection ends the call only when no target still rings', async t =>
   t.equal(s.ended_by, 'resident/3')
   t.equal(s.end_time, T0 + 2_000)
   t.same(s.legs.map(l => l.state), ['rejected', 'timeout', 'busy'])
-  t.same(s.deadlines, { ring: null, max_duration: null, device_offline: null })
+  t.same(s.deadlines, { ring: null, max_duration: null, device_offline: null, unlock_hangup: null })
   t.same(last.effects.map(e => e.type), ['control', 'control', 'event'])
 })
 
@@ -317,7 +322,7 @@ t.test('end-session forces the end and reaches everyone still in the call', asyn
     { type: 'control', to: { kind: 'resident', id: '3' }, action: 'forced', reason: 'maintenance' },
     { type: 'event', action: 'forced', actor: 'service/ops', reason: 'maintenance' }
   ])
-  t.same(r.session.deadlines, { ring: null, max_duration: null, device_offline: null }, 'the end clears every deadline')
+  t.same(r.session.deadlines, { ring: null, max_duration: null, device_offline: null, unlock_hangup: null }, 'the end clears every deadline')
   const c = transition(connected(), { type: 'end', by: identity('resident', '2') }, T0 + 5_000, OPTIONS)
   t.same(c.ok && c.effects.filter(e => e.type === 'control').map(e => e.type === 'control' && e.to.id), ['1', '2'])
   const again = transition(r.session, { type: 'end', by: identity('service', 'other') }, T0 + 6_000, OPTIONS)
@@ -396,7 +401,7 @@ t.test('device offline while connected: grace, then end; back online in time: no
     ['device/1:device_offline', 'resident/2:device_offline', 'event'])
 
   const hungUp = transition(gone.session, act('resident', '2', 'hangup'), T0 + 4_000, OPTIONS)
-  t.same(hungUp.ok && hungUp.session.deadlines, { ring: null, max_duration: null, device_offline: null }, 'ending clears every deadline')
+  t.same(hungUp.ok && hungUp.session.deadlines, { ring: null, max_duration: null, device_offline: null, unlock_hangup: null }, 'ending clears every deadline')
 })
 
 t.test('seq rises by one per transition and history records each', async t => {
@@ -429,4 +434,131 @@ t.test('newCallId: call-YYYYMMDD- (UTC) and 16 hex', async t => {
   t.equal(id, 'call-20241231-abababababababab')
   t.match(newCallId(T0), new RegExp(CALL_ID_PATTERN))
   t.not(newCallId(T0), newCallId(T0))
+})
+
+t.test('1,000 unlocks: history and event size stay bounded', async t => {
+  let s = connected()
+  const sizes: number[] = []
+  for (let i = 1; i <= 1_000; i++) {
+    const result = transition(s, act('resident', '2', 'unlock'), T0 + 10_000 + i * OPTIONS.unlockCooldownMs, OPTIONS)
+    if (!result.ok) throw result.error
+    s = result.session
+    const event = result.effects.find(e => e.type === 'event')
+    if (event?.type !== 'event') throw new Error('no event')
+    sizes.push(JSON.stringify(eventMessage(s, event, T0)).length)
+  }
+  t.equal(s.seq, 1_002, 'every unlock was a transition')
+  t.equal(s.history.filter(h => h.action === 'unlock').length, HISTORY_COMMANDS_KEPT, 'the latest 20 unlocks are kept')
+  t.equal(s.history_dropped, 1_000 - HISTORY_COMMANDS_KEPT, 'the others are counted')
+  t.same(s.history.slice(0, 2).map(h => h.action), ['ringing', 'answered'], 'every state change is kept')
+  t.same(s.history.slice(2).map(h => h.seq), Array.from({ length: 20 }, (_, i) => 983 + i), 'the kept unlocks are the latest, in order')
+  t.ok(Math.max(...sizes) - Math.min(...sizes) < 16, `event size does not grow (${Math.min(...sizes)}–${Math.max(...sizes)} bytes)`)
+  t.ok(Math.max(...sizes) < 2_048, 'an event is small')
+  t.notOk('history' in (eventMessage(s, { type: 'event', action: 'unlock', actor: 'resident/2', reason: null }, T0).session), 'events carry no history')
+  t.ok(JSON.stringify(s).length < 8_192, 'the stored session stays small')
+  t.equal(HISTORY_COMMANDS_KEPT, 20)
+})
+
+t.test('decline_all: the call ends rejected, every other ringing leg is cancelled declined_elsewhere', async t => {
+  const r = transition(ringing(), act('resident', '3', 'decline_all', 'not now'), T0 + 1_000, OPTIONS)
+  t.ok(r.ok)
+  if (!r.ok) return
+  t.match(r.session, { status: 'ended', end_reason: 'rejected', ended_by: 'resident/3', resident_id: null })
+  t.same(r.session.legs.map(l => l.state), ['cancelled', 'rejected', 'busy'])
+  t.same(r.effects, [
+    { type: 'control', to: { kind: 'device', id: '1' }, action: 'rejected', reason: 'not now', residentId: '3' },
+    { type: 'control', to: { kind: 'resident', id: '2' }, action: 'cancelled', reason: 'declined_elsewhere', residentId: '3' },
+    { type: 'control', to: { kind: 'resident', id: '3' }, action: 'rejected', reason: 'not now', residentId: '3' },
+    { type: 'event', action: 'decline_all', actor: 'resident/3', reason: 'not now' }
+  ])
+  t.same(r.session.deadlines, { ring: null, max_duration: null, device_offline: null, unlock_hangup: null })
+})
+
+t.test('household policy on_reject: all makes a plain rejected a decline_all; leg keeps the others ringing', async t => {
+  const start = (onReject: 'leg' | 'all'): CallSession => {
+    const s = startCall({ callId: CALL_ID, provider: 'trtc', deviceId: '1', targets: ['2', '3'], busy: [], activeCall: null, householdNumber: '101', onReject }, T0, OPTIONS)
+    if (!s.ok) throw s.error
+    return s.session
+  }
+  t.equal(start('leg').on_reject, 'leg')
+  const leg = must(transition(start('leg'), act('resident', '2', 'rejected'), T0 + 1_000, OPTIONS))
+  t.match(leg, { status: 'ringing', legs: [{ state: 'rejected' }, { state: 'ringing' }] })
+  const all = transition(start('all'), act('resident', '2', 'rejected'), T0 + 1_000, OPTIONS)
+  t.ok(all.ok)
+  if (!all.ok) return
+  t.match(all.session, { status: 'ended', end_reason: 'rejected', ended_by: 'resident/2', legs: [{ state: 'rejected' }, { state: 'cancelled' }] })
+  t.same(all.effects.filter(e => e.type === 'control' && e.to.id === '3'), [
+    { type: 'control', to: { kind: 'resident', id: '3' }, action: 'cancelled', reason: 'declined_elsewhere', residentId: '2' }
+  ])
+  const timeout = must(transition(start('all'), act('resident', '2', 'timeout'), T0 + 1_000, OPTIONS))
+  t.equal(timeout.status, 'ringing', 'a ring that gave up is no rejection: the others ring on')
+})
+
+t.test('unlock from the preview: the door opens, the call ends unlocked, the others are cancelled', async t => {
+  const r = transition(ringing(), act('resident', '3', 'unlock'), T0 + 1_000, OPTIONS)
+  t.ok(r.ok)
+  if (!r.ok) return
+  t.match(r.session, { status: 'ended', end_reason: 'unlocked', ended_by: 'resident/3', resident_id: '3' })
+  t.same(r.session.legs.map(l => l.state), ['cancelled', 'answered', 'busy'])
+  t.same(r.effects, [
+    { type: 'control', to: { kind: 'device', id: '1' }, action: 'unlock', reason: null, residentId: '3' },
+    { type: 'control', to: { kind: 'resident', id: '2' }, action: 'cancelled', reason: 'answered_elsewhere', residentId: '3' },
+    { type: 'control', to: { kind: 'resident', id: '3' }, action: 'unlock', reason: null, residentId: '3' },
+    { type: 'event', action: 'unlock', actor: 'resident/3', reason: null }
+  ])
+})
+
+t.test('can_unlock false: no unlock from the preview nor during the call (403)', async t => {
+  const denied: CallEvent = { type: 'action', actor: { kind: 'resident', id: '2' }, action: 'unlock', canUnlock: false }
+  for (const s of [ringing(), connected()]) {
+    const r = transition(s, denied, T0 + 5_000, OPTIONS)
+    t.equal(!r.ok && r.error.code, 'forbidden', s.status)
+    t.match(!r.ok && r.error.message, /does not let this resident open the door/)
+  }
+  const declined = must(transition(ringing(), act('resident', '2', 'rejected'), T0 + 1_000, OPTIONS))
+  const late = transition(declined, act('resident', '2', 'unlock'), T0 + 2_000, OPTIONS)
+  t.equal(!late.ok && late.error.code, 'invalid_transition', 'a resident who declined cannot open from the preview')
+})
+
+t.test('hang up after opening: the first unlock of a connected call ends it unlocked after UNLOCK_HANGUP_MS', async t => {
+  const opened = must(transition(connected(), act('resident', '2', 'unlock'), T0 + 5_000, OPTIONS))
+  t.equal(opened.deadlines.unlock_hangup, T0 + 10_000)
+  const again = must(transition(opened, act('resident', '2', 'unlock'), T0 + 8_000, OPTIONS))
+  t.equal(again.deadlines.unlock_hangup, T0 + 10_000, 'a second unlock does not push it back')
+  const early = transition(again, { type: 'timer', timer: 'unlock_hangup' }, T0 + 9_999, OPTIONS)
+  t.ok(early.ok && !early.changed, 'not yet due')
+  const due = transition(again, { type: 'timer', timer: 'unlock_hangup' }, T0 + 10_000, OPTIONS)
+  t.ok(due.ok)
+  if (!due.ok) return
+  t.match(due.session, { status: 'ended', end_reason: 'unlocked', ended_by: 'system' })
+  t.same(due.effects.map(e => e.type === 'control' ? `${e.to.kind}/${e.to.id}:${e.action}` : e.type), ['device/1:unlocked', 'resident/2:unlocked', 'event'])
+  const hungUp = must(transition(again, act('device', '1', 'hangup'), T0 + 9_000, OPTIONS))
+  t.equal(hungUp.deadlines.unlock_hangup, null, 'a hangup first clears it')
+  const off = must(transition(connected(), act('resident', '2', 'unlock'), T0 + 5_000, { ...OPTIONS, unlockHangupMs: 0 }))
+  t.equal(off.deadlines.unlock_hangup, null, 'UNLOCK_HANGUP_MS=0 keeps the call up')
+})
+
+t.test('removal from the directory: the device ends its call forced; a resident loses its ringing leg', async t => {
+  const gone = transition(connected(), { type: 'device_removed' }, T0 + 5_000, OPTIONS)
+  t.ok(gone.ok)
+  if (!gone.ok) return
+  t.match(gone.session, { status: 'ended', end_reason: 'forced', ended_by: 'system', call_info: { action: 'forced', reason: 'device_removed' } })
+  t.same(gone.effects.map(e => e.type === 'control' ? `${e.to.kind}/${e.to.id}:${e.action}:${String(e.reason)}` : e.type),
+    ['device/1:forced:device_removed', 'resident/2:forced:device_removed', 'event'])
+
+  const first = transition(ringing(), { type: 'resident_removed', residentId: '3' }, T0 + 1_000, OPTIONS)
+  t.ok(first.ok)
+  if (!first.ok) return
+  t.match(first.session, { status: 'ringing', legs: [{ state: 'ringing' }, { state: 'cancelled' }, { state: 'busy' }] })
+  t.same(first.effects, [
+    { type: 'control', to: { kind: 'device', id: '1' }, action: 'cancelled', reason: 'removed', residentId: '3' },
+    { type: 'control', to: { kind: 'resident', id: '3' }, action: 'cancelled', reason: 'removed', residentId: '3' },
+    { type: 'event', action: 'cancelled', actor: 'system', reason: 'removed' }
+  ])
+  const last = must(transition(first.session, { type: 'resident_removed', residentId: '2' }, T0 + 2_000, OPTIONS))
+  t.match(last, { status: 'ended', end_reason: 'cancelled', ended_by: 'system' }, 'no leg rings any more: the call ends')
+  const busy = transition(ringing(), { type: 'resident_removed', residentId: '4' }, T0 + 1_000, OPTIONS)
+  t.ok(busy.ok && !busy.changed, 'a busy leg does not ring: nothing to do')
+  const answerer = transition(connected(), { type: 'resident_removed', residentId: '2' }, T0 + 5_000, OPTIONS)
+  t.ok(answerer.ok && !answerer.changed, 'the conversation goes on')
 })

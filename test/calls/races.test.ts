@@ -2,11 +2,14 @@ import t from 'tap'
 import { request } from '../helpers/http'
 import { settle, type TestClient } from '../helpers/mqtt'
 import { actHttp, actMqtt, callHttp, clear, lines, session, startScene, waitEnded, type Scene } from './helpers'
+import { meetingPoint } from './race-seam'
 
 /**
- * Races provoked on purpose: the competing requests leave together
- * (Promise.all), over several rounds, and whatever the order the server
- * picks, exactly one transition wins and every party hears of it once.
+ * Races provoked on purpose. Through the call service's `beforeWrite` seam
+ * (see race-seam.ts) both competitors have read the call and run the machine
+ * before either writes, on the memory store and on Redis alike; the winner
+ * alternates by round, so each race shows both outcomes, and exactly one
+ * transition wins and every party hears of it once.
  */
 
 const ROUNDS = 8
@@ -31,23 +34,29 @@ function refusalOf (client: TestClient, callId: string): string | null {
   return refusal === undefined ? null : String(refusal.json.error)
 }
 
-t.test('two residents answer in the same tick: exactly one wins', async (t) => {
-  const scene = await startScene(t)
+t.test('two residents answer between each other\'s read and write: exactly one wins, and each side wins some rounds', async (t) => {
+  const meet = meetingPoint()
+  const scene = await startScene(t, { callTestHooks: meet.hooks })
   const base = scene.node.httpUrl
   const r2 = scene.residents['2'] as TestClient
   const winners = new Set<string>()
   for (let round = 0; round < ROUNDS; round++) {
     clear(...everyone(scene))
-    const mixed = round % 2 === 1
+    const mixed = round % 4 >= 2
+    const chosen = round % 2 === 0 ? 'resident/2' : 'resident/3'
     const callId = (await callHttp(base, { household_number: '101' })).call_id as string
     await r2.waitFor((m) => m.topic === 'users/2/calls/incoming')
-    const [viaR2, viaR3] = await together(round,
-      () => mixed ? actMqtt(r2, 'resident/2', callId, 'answered').then(() => null) : actHttp(base, 'resident/2', callId, 'answered'),
-      () => actHttp(base, 'resident/3', callId, 'answered'))
+    const met = meet.arm((e) => e.type === 'action' && e.action === 'answered' ? `resident/${e.actor.id}` : null, chosen)
+    const [viaR2, viaR3] = await Promise.all([
+      mixed ? actMqtt(r2, 'resident/2', callId, 'answered').then(() => null) : actHttp(base, 'resident/2', callId, 'answered'),
+      actHttp(base, 'resident/3', callId, 'answered'),
+      met
+    ])
     const connected = await session(base, callId)
     const winner = connected.resident_id as string
     const loser = winner === '2' ? '3' : '2'
     winners.add(winner)
+    t.equal(`resident/${winner}`, chosen, `round ${round}: the write that went first won`)
     t.equal(connected.status, 'connected', `round ${round}: connected`)
     t.equal(connected.seq, 2, 'one transition only')
     t.equal(viaR3.status, winner === '3' ? 200 : 409, 'resident 3: 200 if it won, else 409')
@@ -71,41 +80,71 @@ t.test('two residents answer in the same tick: exactly one wins', async (t) => {
     t.same(lines(scene.residents['4'] as TestClient), [], 'resident 4 was not rung')
     t.same(lines(scene.service), ['events ringing by=device/1 #1', `events answered by=resident/${winner} #2`, 'events hangup by=device/1 #3'])
   }
-  t.comment(`winners seen: ${[...winners].join(', ')}`)
+  t.same([...winners].sort(), ['2', '3'], 'both residents won some rounds')
 })
 
-t.test('the device gives up just as the ring times out: exactly one end', async (t) => {
-  const ringTimeoutMs = 300
-  const scene = await startScene(t, { env: { RING_TIMEOUT_MS: String(ringTimeoutMs) } })
+t.test('an answer meets the ring timeout between read and write: exactly one wins, both outcomes occur', async (t) => {
+  const meet = meetingPoint()
+  const scene = await startScene(t, { env: { RING_TIMEOUT_MS: '400' }, callTestHooks: meet.hooks })
   const base = scene.node.httpUrl
-  const ends = new Set<string>()
+  const r2 = scene.residents['2'] as TestClient
+  const outcomes = new Set<string>()
   for (let round = 0; round < ROUNDS; round++) {
     clear(...everyone(scene))
-    const action = round % 2 === 0 ? 'cancelled' : 'hangup'
-    const overMqtt = round % 3 === 2
-    const callId = (await callHttp(base)).call_id as string
-    // Aim around the deadline: some rounds the device is first, some the timer.
-    await new Promise((resolve) => setTimeout(resolve, ringTimeoutMs - 60 + round * 20))
-    const viaHttp = overMqtt ? null : await actHttp(base, 'device/1', callId, action)
-    if (overMqtt) await actMqtt(scene.device, 'device/1', callId, action)
+    const chosen = round % 2 === 0 ? 'answer' : 'timer'
+    const met = meet.arm((e) => e.type === 'action' && e.action === 'answered' ? 'answer' : e.type === 'timer' && e.timer === 'ring' ? 'timer' : null, chosen)
+    const callId = (await callHttp(base, { target_resident_id: '2' })).call_id as string
+    await r2.waitFor((m) => m.topic === 'users/2/calls/incoming' && m.json.call_id === callId)
+    const [answer] = await Promise.all([actHttp(base, 'resident/2', callId, 'answered'), met])
+    const after = await session(base, callId)
+    const outcome = after.status === 'connected' ? 'answer' : 'timer'
+    outcomes.add(outcome)
+    t.equal(outcome, chosen, `round ${round}: the write that went first won`)
+    if (outcome === 'answer') {
+      t.match(after, { status: 'connected', resident_id: '2', seq: 2 }, 'answered; the late ring timer changed nothing')
+      t.equal(answer.status, 200)
+      t.equal((await actHttp(base, 'device/1', callId, 'hangup')).status, 200)
+    } else {
+      t.match(after, { status: 'ended', end_reason: 'timeout', ended_by: 'system', seq: 2 }, 'timed out once')
+      t.match(answer, { status: 409, body: { error: 'invalid_transition' } }, 'the late answer is refused')
+    }
     await waitEnded(scene.service, callId)
     await settle()
-
-    const ended = await session(base, callId)
-    const reason = ended.end_reason as string
-    ends.add(reason)
-    t.ok(reason === 'cancelled' || reason === 'timeout', `round ${round}: ended ${reason}`)
-    t.equal(ended.seq, 2, 'exactly one end transition')
-    t.equal(ended.ended_by, reason === 'cancelled' ? 'device/1' : 'system')
-    if (viaHttp !== null) t.equal(viaHttp.status, reason === 'cancelled' ? 200 : 409, 'the device is told whether it ended the call')
-    else t.equal(refusalOf(scene.device, callId), reason === 'cancelled' ? null : 'invalid_transition')
-
-    const endLine = `control ${reason} #2`
-    t.same(lines(scene.device).filter((l) => !l.startsWith('error')), ['control ringing #1', endLine], 'the device hears of the end once')
-    for (const [r, client] of Object.entries(scene.residents)) t.same(lines(client), ['incoming #1', endLine], `resident ${r} hears of the end once`)
-    t.same(lines(scene.service), ['events ringing by=device/1 #1', `events ${reason === 'cancelled' ? action : 'timeout'} by=${ended.ended_by as string} #2`])
+    const expected = outcome === 'answer'
+      ? ['control ringing #1', 'control answered r=2 #2', 'control hangup r=2 #3']
+      : ['control ringing #1', 'control timeout #2']
+    t.same(lines(scene.device), expected, 'the device hears one outcome')
+    t.equal((await session(base, callId)).seq, expected.length)
   }
-  t.comment(`ends seen: ${[...ends].join(', ')}`)
+  t.same([...outcomes].sort(), ['answer', 'timer'])
+})
+
+t.test('a hangup meets the maximum duration between read and write: exactly one end, both outcomes occur', async (t) => {
+  const meet = meetingPoint()
+  const scene = await startScene(t, { env: { MAX_CALL_MS: '400' }, callTestHooks: meet.hooks })
+  const base = scene.node.httpUrl
+  const outcomes = new Set<string>()
+  for (let round = 0; round < ROUNDS; round++) {
+    clear(...everyone(scene))
+    const chosen = round % 2 === 0 ? 'hangup' : 'timer'
+    const callId = (await callHttp(base, { target_resident_id: '3' })).call_id as string
+    t.equal((await actHttp(base, 'resident/3', callId, 'answered')).status, 200)
+    const met = meet.arm((e) => e.type === 'action' && e.action === 'hangup' ? 'hangup' : e.type === 'timer' && e.timer === 'max_duration' ? 'timer' : null, chosen)
+    const [hangup] = await Promise.all([actHttp(base, 'device/1', callId, 'hangup'), met])
+    await waitEnded(scene.service, callId)
+    await settle()
+    const ended = await session(base, callId)
+    const outcome = ended.end_reason === 'hangup' ? 'hangup' : 'timer'
+    outcomes.add(outcome)
+    t.equal(outcome, chosen, `round ${round}: the write that went first won`)
+    t.equal(ended.seq, 3, 'exactly one end')
+    t.equal(ended.ended_by, outcome === 'hangup' ? 'device/1' : 'system')
+    t.equal(hangup.status, outcome === 'hangup' ? 200 : 409, 'the device is told whether it ended the call')
+    const endLine = outcome === 'hangup' ? 'control hangup r=3 #3' : 'control max_duration r=3 #3'
+    t.same(lines(scene.device), ['control ringing #1', 'control answered r=3 #2', endLine], 'the device hears of the end once')
+    t.same(lines(scene.residents['3'] as TestClient), ['incoming #1', 'control answered r=3 #2', endLine], 'so does the answerer')
+  }
+  t.same([...outcomes].sort(), ['hangup', 'timer'])
 })
 
 t.test('end-session crossing an answer: exactly one end', async (t) => {
@@ -143,4 +182,45 @@ t.test('end-session crossing an answer: exactly one end', async (t) => {
     t.same(lines(scene.service).filter((l) => l.startsWith('events forced')).length, 1, 'one forced event')
   }
   t.comment(`orders seen: ${[...orders].join(', ')}`)
+})
+
+/** Resident 2's `action` meets resident 3's answer between read and write; `chosen` writes first. */
+async function answerMeets (t: tap.Test, action: 'decline_all' | 'unlock', endReason: string): Promise<void> {
+  const meet = meetingPoint()
+  const scene = await startScene(t, { callTestHooks: meet.hooks })
+  const base = scene.node.httpUrl
+  const outcomes = new Set<string>()
+  for (let round = 0; round < ROUNDS; round++) {
+    clear(...everyone(scene))
+    const chosen = round % 2 === 0 ? action : 'answered'
+    const callId = (await callHttp(base, { household_number: '101' })).call_id as string
+    const met = meet.arm((e) => e.type === 'action' && (e.action === action || e.action === 'answered') ? e.action : null, chosen)
+    const [mine, answer] = await Promise.all([actHttp(base, 'resident/2', callId, action), actHttp(base, 'resident/3', callId, 'answered'), met])
+    const after = await session(base, callId)
+    const outcome = after.status === 'connected' ? 'answered' : action
+    outcomes.add(outcome)
+    t.equal(outcome, chosen, `round ${round}: the write that went first won`)
+    t.equal(after.seq, 2, 'one transition')
+    if (outcome === 'answered') {
+      t.match(mine, { status: 409, body: { error: 'invalid_transition' } }, `the late ${action} is refused`)
+      t.equal(answer.status, 200)
+      t.equal((await actHttp(base, 'device/1', callId, 'hangup')).status, 200)
+    } else {
+      t.match(after, { status: 'ended', end_reason: endReason, ended_by: 'resident/2' })
+      t.equal(mine.status, 200)
+      t.match(answer, { status: 409, body: { error: 'invalid_transition' } }, 'the late answer is refused')
+    }
+    await waitEnded(scene.service, callId)
+    await settle()
+    t.equal(lines(scene.device).filter((l) => l.includes('#2')).length, 1, 'the device hears one outcome')
+  }
+  t.same([...outcomes].sort(), [action, 'answered'].sort())
+}
+
+t.test('decline_all meets an answer between read and write: one wins, both outcomes occur', async (t) => {
+  await answerMeets(t, 'decline_all', 'rejected')
+})
+
+t.test('unlock from the preview meets another resident\'s answer: one wins, both outcomes occur', async (t) => {
+  await answerMeets(t, 'unlock', 'unlocked')
 })

@@ -3,9 +3,12 @@ import t from 'tap'
 import { request } from '../helpers/http'
 import { settle, type TestClient } from '../helpers/mqtt'
 import { DEMO_DIRECTORY, startTestNode } from '../helpers/node'
-import { actHttp, actMqtt, callHttp, callMqtt, clear, lines, party, session, startScene, waitAction, waitEnded } from './helpers'
+import { actHttp, actMqtt, callHttp, callMqtt, clear, getSession, lines, party, session, startScene, waitAction, waitEnded } from './helpers'
 
 const UNKNOWN_CALL = 'call-20240101-0123456789abcdef'
+
+const endSession = (base: string, as: string, callId: string) =>
+  request(base, 'POST', '/api/mqtt/end-session', { as, body: { call_id: callId } })
 
 t.test('every target rejects: the call ends rejected', async (t) => {
   const scene = await startScene(t)
@@ -95,8 +98,35 @@ t.test('a resident in a connected call is skipped; all busy is 409 residents_bus
   t.same(second.body.data.legs, [{ resident_id: '6', state: 'ringing' }, { resident_id: '4', state: 'busy' }])
   await r6.waitFor((m) => m.topic === 'users/6/calls/incoming' && m.json.call_id === callId)
   t.match(await actHttp(base, 'resident/4', callId, 'answered'), { status: 403, body: { error: 'forbidden' } }, 'a busy leg may not act')
+  t.match(await getSession(base, 'resident/4', callId), { status: 403, body: { error: 'forbidden' } }, 'a busy resident may not read the call')
+  t.match(await endSession(base, 'resident/4', callId), { status: 403, body: { error: 'forbidden' } }, 'nor end it')
+  t.equal((await session(base, callId)).status, 'ringing', 'the call rings on')
   await settle()
   t.same(r4.messages.filter((m) => m.json.call_id === callId), [], 'the busy resident gets no invite')
+})
+
+t.test('a resident whose leg ended reads the outcome, but gets no media and cannot end the live call', async (t) => {
+  const scene = await startScene(t)
+  const base = scene.node.httpUrl
+  const callId = (await callHttp(base, { household_number: '101' })).call_id as string
+  t.equal((await actHttp(base, 'resident/2', callId, 'answered')).status, 200)
+
+  const read = await getSession(base, 'resident/3', callId)
+  t.equal(read.status, 200, 'resident 3 (cancelled: answered elsewhere) reads the call')
+  t.match(read.body.data, { status: 'connected', legs: [{ resident_id: '2', state: 'answered' }, { resident_id: '3', state: 'cancelled' }] })
+  t.equal(read.body.data.tencen_rtc, undefined, 'no credentials for the live room')
+  t.equal(read.body.data.rtc, undefined)
+  const token = await request(base, 'POST', '/api/rtc/token', { as: 'resident/3', body: { user_id: 'resident_3', channel_id: callId } })
+  t.match(token, { status: 403, body: { error: 'forbidden' } }, 'no RTC token for the call\'s channel either')
+  t.match(await endSession(base, 'resident/3', callId), { status: 403, body: { error: 'forbidden' } }, 'and it cannot end the call')
+  t.match(await session(base, callId), { status: 'connected', seq: 2 }, 'the conversation goes on')
+
+  const answerer = await getSession(base, 'resident/2', callId)
+  t.match(answerer.body.data.tencen_rtc, { user_id: 'resident_2', room_id: callId }, 'the answerer keeps its credentials')
+  const own = await request(base, 'POST', '/api/rtc/token', { as: 'resident/2', body: { user_id: 'resident_2', channel_id: callId } })
+  t.equal(own.status, 200, 'and gets a token')
+  t.equal((await endSession(base, 'resident/2', callId)).status, 200, 'the answerer may end it')
+  t.match(await getSession(base, 'resident/3', callId), { status: 200, body: { data: { status: 'ended', end_reason: 'forced' } } }, 'resident 3 reads the ended outcome')
 })
 
 t.test('refusals: unknown call, wrong party, service without resident_id', async (t) => {
@@ -253,4 +283,31 @@ t.test('rate limit: beyond RATE_LIMIT_PER_SECOND actions, 429 or rate_limited', 
   t.ok(r3.client.connected, 'the client stays connected')
   const now = await session(base, callId)
   t.match(now, { status: 'connected', resident_id: '3', seq: 3 }, 'one answer applied, the rest were repeats or refused')
+})
+
+t.test('unlock cooldown: another unlock within UNLOCK_COOLDOWN_MS is 409 and reaches nobody', async (t) => {
+  const scene = await startScene(t, { env: { UNLOCK_COOLDOWN_MS: '60000' } })
+  const base = scene.node.httpUrl
+  const callId = (await callHttp(base, { target_resident_id: '2' })).call_id as string
+  t.equal((await actHttp(base, 'resident/2', callId, 'answered')).status, 200)
+  t.equal((await actHttp(base, 'resident/2', callId, 'unlock')).status, 200)
+  const again = await actHttp(base, 'resident/2', callId, 'unlock')
+  t.match(again, { status: 409, body: { error: 'invalid_transition', message: /wait for the unlock cooldown/ } })
+  await actMqtt(scene.residents['2'] as TestClient, 'resident/2', callId, 'unlock')
+  t.match((await (scene.residents['2'] as TestClient).waitFor((m) => m.topic === 'users/2/calls/error')).json, { call_id: callId, error: 'invalid_transition' })
+  t.equal((await actHttp(base, 'device/1', callId, 'hangup')).status, 200)
+  await waitEnded(scene.service, callId)
+  await settle()
+  t.same(lines(scene.device).filter((l) => l.includes('unlock')), ['control unlock r=2 #3'], 'the door was told once')
+  const events = scene.service.messages.filter((m) => m.topic === `calls/${callId}/events`)
+  t.ok(events.length === 4 && events.every((m) => { const s = m.json.session as Record<string, unknown>; return s.history === undefined && s.call_id === callId }), 'events carry the session without history')
+})
+
+t.test('UNLOCK_COOLDOWN_MS=0: every unlock opens', async (t) => {
+  const scene = await startScene(t, { env: { UNLOCK_COOLDOWN_MS: '0' } })
+  const base = scene.node.httpUrl
+  const callId = (await callHttp(base, { target_resident_id: '2' })).call_id as string
+  await actHttp(base, 'resident/2', callId, 'answered')
+  for (let i = 0; i < 3; i++) t.equal((await actHttp(base, 'resident/2', callId, 'unlock')).status, 200)
+  t.equal((await session(base, callId)).seq, 5)
 })

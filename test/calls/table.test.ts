@@ -26,14 +26,16 @@ const EXPECTED: Record<string, { device: Row, resident: Row, system: Row }> = {
       answered: [...CALLER, '409'],
       rejected: [...CALLER, '409'],
       timeout: [...CALLER, '409'],
-      unlock: [...CALLER, '409']
+      unlock: [...CALLER, '409'],
+      decline_all: [...CALLER, '409']
     },
     resident: {
       answered: [...RUNG, 'legRinging → 409', 'answer'],
-      rejected: [...RUNG, 'legRinging → 409', 'decline'],
+      rejected: [...RUNG, 'legRinging → 409', 'rejectsLegOnly → decline_all', 'decline'],
+      decline_all: [...RUNG, 'legRinging → 409', 'decline_all'],
       timeout: [...RUNG, 'legRinging → 409', 'decline'],
       hangup: [...RUNG, '409'],
-      unlock: ['isParty → 403', '409'],
+      unlock: ['isParty → 403', 'legRinging → 409', 'canUnlock → 403', 'unlock_preview'],
       cancelled: [...RUNG, '409']
     },
     system: {
@@ -41,6 +43,7 @@ const EXPECTED: Record<string, { device: Row, resident: Row, system: Row }> = {
       ring_timer: ['deadlineDue → ignore', 'ring_timeout'],
       max_duration_timer: ['ignore'],
       device_offline_timer: ['ignore'],
+      unlock_hangup_timer: ['ignore'],
       device_offline: ['end_device_offline'],
       device_online: ['ignore'],
       device_removed: ['force_end'],
@@ -54,13 +57,15 @@ const EXPECTED: Record<string, { device: Row, resident: Row, system: Row }> = {
       answered: [...CALLER, '409'],
       rejected: [...CALLER, '409'],
       timeout: [...CALLER, '409'],
-      unlock: [...CALLER, '409']
+      unlock: [...CALLER, '409'],
+      decline_all: [...CALLER, '409']
     },
     resident: {
       hangup: [...RUNG, 'isAnswerer → 409', 'hang_up'],
-      unlock: ['isParty → 403', 'isAnswerer → 409', 'unlockCooledDown → 409', 'unlock'],
+      unlock: ['isParty → 403', 'isAnswerer → 409', 'canUnlock → 403', 'unlockCooledDown → 409', 'unlock'],
       answered: [...RUNG, '409'],
       rejected: [...RUNG, '409'],
+      decline_all: [...RUNG, '409'],
       timeout: [...RUNG, '409'],
       cancelled: [...RUNG, '409']
     },
@@ -69,6 +74,7 @@ const EXPECTED: Record<string, { device: Row, resident: Row, system: Row }> = {
       ring_timer: ['ignore'],
       max_duration_timer: ['deadlineDue → ignore', 'max_duration'],
       device_offline_timer: ['deadlineDue → ignore', 'end_device_offline'],
+      unlock_hangup_timer: ['deadlineDue → ignore', 'hang_up_after_unlock'],
       device_offline: ['graceIdle → ignore', 'start_offline_grace'],
       device_online: ['graceRunning → ignore', 'stop_offline_grace'],
       device_removed: ['force_end'],

@@ -2,7 +2,7 @@ import path from 'node:path'
 import { Redis } from 'ioredis'
 import pino from 'pino'
 import { loadConfig } from '../../config/env'
-import { startNode, type IntercomNode } from '../../lib/node'
+import { startNode, type IntercomNode, type NodeOptions } from '../../lib/node'
 
 export const DEMO_DIRECTORY = path.resolve(__dirname, '..', '..', '..', 'config', 'demo-directory.json')
 
@@ -42,14 +42,14 @@ async function freshRedis (url: string): Promise<void> {
  * A real node on ephemeral ports, closed when the test ends. Inside a suite
  * re-run on Redis, the node uses a freshly flushed Redis.
  */
-export async function startTestNode (t: Teardown, env: Record<string, string> = {}): Promise<TestNode> {
+export async function startTestNode (t: Teardown, env: Record<string, string> = {}, hooks: Pick<NodeOptions, 'callTestHooks'> = {}): Promise<TestNode> {
   const suiteRedis = process.env.INTERCOM_TEST_REDIS_URL
   if (suiteRedis !== undefined && env.REDIS_URL === undefined) {
     await freshRedis(suiteRedis)
     env = { ...env, REDIS_URL: suiteRedis }
   }
   const config = loadConfig({ MQTT_PORT: '0', HTTP_PORT: '0', HOST: '127.0.0.1', INTERCOM_DIRECTORY: DEMO_DIRECTORY, ...env })
-  const node = await startNode({ config, logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }) })
+  const node = await startNode({ config, logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), ...hooks })
   t.teardown(() => node.close())
   return {
     node,

@@ -14,7 +14,7 @@ import type { StoreUnderTest } from './call-store-suite'
 
 export type ListingStoreFactory = (options: { retentionMs: number, scanLimit?: number }) => Promise<StoreUnderTest>
 
-const OPTIONS: MachineOptions = { ringTimeoutMs: 30_000, maxCallMs: 7_200_000, offlineGraceMs: 10_000, unlockCooldownMs: 0 }
+const OPTIONS: MachineOptions = { ringTimeoutMs: 30_000, maxCallMs: 7_200_000, offlineGraceMs: 10_000, unlockCooldownMs: 0, unlockHangupMs: 0 }
 /** Recent, so that no store's retention horizon reaches the test calls. */
 const T0 = Date.now() - 60_000
 

@@ -15,7 +15,7 @@ export interface StoreUnderTest {
 
 export type CallStoreFactory = (options: { retentionMs: number }) => Promise<StoreUnderTest>
 
-const OPTIONS: MachineOptions = { ringTimeoutMs: 30_000, maxCallMs: 7_200_000, offlineGraceMs: 10_000, unlockCooldownMs: 2_000 }
+const OPTIONS: MachineOptions = { ringTimeoutMs: 30_000, maxCallMs: 7_200_000, offlineGraceMs: 10_000, unlockCooldownMs: 2_000, unlockHangupMs: 5_000 }
 const T0 = Date.UTC(2024, 0, 2, 3, 4, 5)
 const RING_AT = T0 + OPTIONS.ringTimeoutMs
 const LONG_RETENTION = 3_600_000

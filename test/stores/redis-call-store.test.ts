@@ -10,7 +10,7 @@ import { requireRedis, startRedis, type RedisServer } from '../helpers/redis'
 import { callListingSuite } from './call-listing-suite'
 import { callStoreSuite } from './call-store-suite'
 
-const OPTIONS = { ringTimeoutMs: 30_000, maxCallMs: 7_200_000, offlineGraceMs: 10_000, unlockCooldownMs: 2_000 }
+const OPTIONS = { ringTimeoutMs: 30_000, maxCallMs: 7_200_000, offlineGraceMs: 10_000, unlockCooldownMs: 2_000, unlockHangupMs: 5_000 }
 const T0 = Date.UTC(2024, 0, 2, 3, 4, 5)
 
 function ring (callId: string): CallSession {
