@@ -221,3 +221,17 @@ t.test('GET /api/calls', async (t) => {
     }
   })
 })
+
+t.test('the OpenAPI document lists GET /api/calls with its query and page schema', async (t) => {
+  const { httpUrl } = await startTestNode(t)
+  const doc = await (await fetch(`${httpUrl}/docs/json`)).json() as { paths: Record<string, Record<string, any>> }
+  const operation = doc.paths['/api/calls']?.get
+  t.ok(operation, 'listed')
+  const parameters = operation?.parameters as Array<{ name: string, in: string, schema: Record<string, unknown> }>
+  t.same(parameters.map((p) => p.name).sort(),
+    ['cursor', 'device_id', 'end_reason', 'household_number', 'limit', 'resident_id', 'since', 'status', 'until'])
+  t.match(parameters.find((p) => p.name === 'limit')?.schema, { type: 'integer', minimum: 1, maximum: 200, default: 50 })
+  const data = operation?.responses?.['200']?.content?.['application/json']?.schema?.properties?.data
+  t.same(Object.keys(data?.properties ?? {}).sort(), ['items', 'next_cursor'])
+  t.ok(data?.properties?.items?.items?.properties?.missed, 'items document missed')
+})
