@@ -132,7 +132,7 @@ async function run (context: WorkloadContext): Promise<{ tables: Table[], target
   try {
     context.log(`records: storing ${count.toLocaleString('en-US')} calls in ${redis.label}`)
     const seedSeconds = await seed(redis.url, count, context.log)
-    const node = await startNode({ directory: directory(), env: { REDIS_URL: redis.url } })
+    const node = await startNode({ directory: directory(), env: { REDIS_URL: redis.url, RATE_LIMIT_PER_SECOND: '100000' } })
     try {
       const agent = new Agent({ keepAlive: true, maxSockets: 64 })
       const port = node.httpPort
