@@ -73,8 +73,8 @@ function list (base: string, as: string, query = ''): Promise<HttpResult> {
  * timeout, live and connected, live and ringing, and one with a busy resident.
  */
 async function world (t: Test): Promise<World> {
-  // Generous: these tests list far more than 50 pages a second on a fast machine.
-  const node = await startTestNode(t, { INTERCOM_DIRECTORY: directoryFile(t), RATE_LIMIT_PER_SECOND: '100000' })
+  // Generous: these tests list far more than 50 pages a second on a fast machine, and the live calls must stay live.
+  const node = await startTestNode(t, { INTERCOM_DIRECTORY: directoryFile(t), RATE_LIMIT_PER_SECOND: '100000', RING_TIMEOUT_MS: '600000' })
   const base = node.httpUrl
   const call = (door: string, body: Record<string, unknown> = {}): Promise<Call> =>
     ok(`ring from ${door}`, request(base, 'POST', '/api/mqtt/call', { as: AUTH[`device/${door}`], body: { device_device_id: door, ...body } }))
