@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox'
-import { CallViewSchema, viewOf } from '../calls/messages'
+import { CallViewSchema, viewOf } from '../calls/view'
 import type { CallSession } from '../calls/session'
 import type { Identity } from '../identity'
 import { isMissedBy } from './missed'

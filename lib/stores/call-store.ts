@@ -14,6 +14,7 @@ export interface DueTimer {
  * Indexes are derived from the stored sessions on every write, never written apart:
  * - device → its active call (status ringing or connected);
  * - resident → its connected calls (the answerer while connected);
+ * - resident → the calls ringing it (its leg `ringing`, the call not ended);
  * - timers, one per non-null entry of `deadlines`, scored by its deadline.
  *
  * Timers fire once without a "complete" step: `claimDueTimers` pushes a due timer's
@@ -49,6 +50,9 @@ export interface CallStore {
 
   /** Those of `residentIds` who are in a connected call now. */
   connectedResidents (residentIds: string[]): Promise<Set<string>>
+
+  /** The calls in which this resident's leg rings now. */
+  ringingCallsOfResident (residentId: string): Promise<string[]>
 
   /** Up to `limit` timers due at `now`, earliest first, each leased until `now + leaseMs`. */
   claimDueTimers (now: number, leaseMs: number, limit: number): Promise<DueTimer[]>

@@ -32,6 +32,7 @@ export class MemoryCallStore implements CallStore {
   readonly #indexes = new Map<string, CallPositions>()
   readonly #deviceCalls = new Map<string, string>()
   readonly #residentCalls = new Map<string, Set<string>>()
+  readonly #ringingCalls = new Map<string, Set<string>>()
   readonly #timers = new Map<string, Map<TimerName, number>>()
 
   constructor (options: MemoryCallStoreOptions) {
@@ -74,6 +75,10 @@ export class MemoryCallStore implements CallStore {
 
   async connectedResidents (residentIds: string[]): Promise<Set<string>> {
     return new Set(residentIds.filter(r => (this.#residentCalls.get(r)?.size ?? 0) > 0))
+  }
+
+  async ringingCallsOfResident (residentId: string): Promise<string[]> {
+    return [...this.#ringingCalls.get(residentId) ?? []]
   }
 
   async claimDueTimers (now: number, leaseMs: number, limit: number): Promise<DueTimer[]> {
@@ -128,6 +133,7 @@ export class MemoryCallStore implements CallStore {
     this.#indexes.clear()
     this.#deviceCalls.clear()
     this.#residentCalls.clear()
+    this.#ringingCalls.clear()
     this.#timers.clear()
   }
 
@@ -141,8 +147,14 @@ export class MemoryCallStore implements CallStore {
 
     const wasIn = prev?.status === 'connected' ? prev.resident_id : null
     const isIn = next.status === 'connected' ? next.resident_id : null
-    if (wasIn !== null && wasIn !== isIn) this.#leaveCall(wasIn, id)
+    if (wasIn !== null && wasIn !== isIn) leave(this.#residentCalls, wasIn, id)
     if (isIn !== null) this.#residentCalls.set(isIn, (this.#residentCalls.get(isIn) ?? new Set()).add(id))
+
+    const isRinging = new Set(ringingResidents(next))
+    for (const r of prev === null ? [] : ringingResidents(prev)) {
+      if (!isRinging.has(r)) leave(this.#ringingCalls, r, id)
+    }
+    for (const r of isRinging) this.#ringingCalls.set(r, (this.#ringingCalls.get(r) ?? new Set()).add(id))
 
     const timers = this.#timers.get(id) ?? new Map<TimerName, number>()
     for (const timer of TIMERS) {
@@ -207,12 +219,6 @@ export class MemoryCallStore implements CallStore {
     for (const name of indexesOf(session)) this.#unindex(name, position)
   }
 
-  #leaveCall (residentId: string, callId: string): void {
-    const calls = this.#residentCalls.get(residentId)
-    calls?.delete(callId)
-    if (calls?.size === 0) this.#residentCalls.delete(residentId)
-  }
-
   /** Drops ended calls past retention. */
   #sweep (): void {
     const now = this.#now()
@@ -221,4 +227,14 @@ export class MemoryCallStore implements CallStore {
       this.#drop(id)
     }
   }
+}
+
+function ringingResidents (s: CallSession): string[] {
+  return s.status === 'ended' ? [] : s.legs.filter(l => l.state === 'ringing').map(l => l.resident_id)
+}
+
+function leave (index: Map<string, Set<string>>, residentId: string, callId: string): void {
+  const calls = index.get(residentId)
+  calls?.delete(callId)
+  if (calls?.size === 0) index.delete(residentId)
 }

@@ -33,6 +33,16 @@ local function connected_resident (s)
   return nil
 end
 
+local function ringing_residents (s)
+  local found = {}
+  if s ~= nil and s.status ~= 'ended' then
+    for _, leg in ipairs(s.legs) do
+      if leg.state == 'ringing' then found[leg.resident_id] = true end
+    end
+  end
+  return found
+end
+
 local function write (call_key, timers_key, base, prev, json, s, retention_ms)
   local id = s.call_id
   local device_key = base .. 'device:' .. s.device_device_id
@@ -46,6 +56,15 @@ local function write (call_key, timers_key, base, prev, json, s, retention_ms)
   local is_in = connected_resident(s)
   if was_in ~= nil and was_in ~= is_in then redis.call('SREM', base .. 'resident:' .. was_in, id) end
   if is_in ~= nil then redis.call('SADD', base .. 'resident:' .. is_in, id) end
+
+  local was_ringing = ringing_residents(prev)
+  local is_ringing = ringing_residents(s)
+  for r in pairs(was_ringing) do
+    if not is_ringing[r] then redis.call('SREM', base .. 'ringing:' .. r, id) end
+  end
+  for r in pairs(is_ringing) do
+    if not was_ringing[r] then redis.call('SADD', base .. 'ringing:' .. r, id) end
+  end
 
   for _, timer in ipairs(TIMERS) do
     local deadline = s.deadlines[timer]
@@ -277,6 +296,7 @@ const DEFAULT_LONGEST_CALL_MS = 30_000 + 7_200_000 + 30_000
  *
  * Keys (base = `<prefix>{calls}:`): `call:<id>` session JSON, with a TTL once ended;
  * `device:<id>` its active call id; `resident:<id>` set of its connected call ids;
+ * `ringing:<id>` set of the calls ringing that resident;
  * `timers` sorted set of `<callId>|<timer>` scored by deadline or lease end;
  * `records:<index>` the listing indexes (RECORDS_LUA).
  */
@@ -332,6 +352,10 @@ export class RedisCallStore implements CallStore {
     const found = await this.#run('reading residents\' calls', () =>
       this.#redis.intercomCallConnected(keys.length, ...keys, ...residentIds))
     return new Set(found)
+  }
+
+  async ringingCallsOfResident (residentId: string): Promise<string[]> {
+    return this.#run('reading a resident\'s ringing calls', () => this.#redis.smembers(`${this.#base}ringing:${residentId}`))
   }
 
   async claimDueTimers (now: number, leaseMs: number, limit: number): Promise<DueTimer[]> {

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { startCall, transition, type CallEvent, type MachineOptions } from '../../lib/calls/machine'
 import type { CallSession } from '../../lib/calls/session'
+import { identity } from '../../lib/identity'
 import type { CallListQuery, CallPosition } from '../../lib/records/listing'
 import type { CallStore } from '../../lib/stores/call-store'
 import type { StoreUnderTest } from './call-store-suite'
@@ -13,7 +14,7 @@ import type { StoreUnderTest } from './call-store-suite'
 
 export type ListingStoreFactory = (options: { retentionMs: number, scanLimit?: number }) => Promise<StoreUnderTest>
 
-const OPTIONS: MachineOptions = { ringTimeoutMs: 30_000, maxCallMs: 7_200_000, offlineGraceMs: 10_000 }
+const OPTIONS: MachineOptions = { ringTimeoutMs: 30_000, maxCallMs: 7_200_000, offlineGraceMs: 10_000, unlockCooldownMs: 0 }
 /** Recent, so that no store's retention horizon reaches the test calls. */
 const T0 = Date.now() - 60_000
 
@@ -26,6 +27,7 @@ function ring (n: number, at: number, params: RingParams = {}): CallSession {
     deviceId: params.device ?? `d${n}`,
     targets: params.targets ?? ['2', '3'],
     busy: params.busy ?? [],
+    activeCall: null,
     householdNumber: params.household === undefined ? '101' : params.household
   }, at, OPTIONS)
   if (!started.ok) throw started.error
@@ -85,7 +87,7 @@ export function callListingSuite (t: tap.Test, name: string, factory: ListingSto
     const c5 = await play(store, ring(5, T0 + 5, { device: '1', targets: ['2', '4'], busy: ['4'], household: null }), resident('2', 'rejected'))
     const c6 = await play(store, ring(6, T0 + 6, { device: '5', targets: ['6'], household: '201' }), resident('6', 'answered'))
     const c7 = await play(store, ring(7, T0 + 7, { device: '1', targets: ['2', '3'] }))
-    const c8 = await play(store, ring(8, T0 + 8, { device: '9', targets: ['4'], household: '102' }), { type: 'end', by: 'service/ops', reason: null })
+    const c8 = await play(store, ring(8, T0 + 8, { device: '9', targets: ['4'], household: '102' }), { type: 'end', by: identity('service', 'ops'), reason: null })
     return { c1, c2, c3, c4, c5, c6, c7, c8 }
   }
 

@@ -10,11 +10,11 @@ import { requireRedis, startRedis, type RedisServer } from '../helpers/redis'
 import { callListingSuite } from './call-listing-suite'
 import { callStoreSuite } from './call-store-suite'
 
-const OPTIONS = { ringTimeoutMs: 30_000, maxCallMs: 7_200_000, offlineGraceMs: 10_000 }
+const OPTIONS = { ringTimeoutMs: 30_000, maxCallMs: 7_200_000, offlineGraceMs: 10_000, unlockCooldownMs: 2_000 }
 const T0 = Date.UTC(2024, 0, 2, 3, 4, 5)
 
 function ring (callId: string): CallSession {
-  const started = startCall({ callId, provider: 'trtc', deviceId: '1', targets: ['2', '3'], busy: [], householdNumber: null }, T0, OPTIONS)
+  const started = startCall({ callId, provider: 'trtc', deviceId: '1', targets: ['2', '3'], busy: [], activeCall: null, householdNumber: null }, T0, OPTIONS)
   if (!started.ok) throw started.error
   return started.session
 }
