@@ -9,6 +9,8 @@ export interface BenchOptions {
   window: number
   /** Door devices of the call workload, each with a household of four residents. */
   devices: number
+  /** Calls stored in Redis before the records workload lists them. */
+  storedCalls: number
   /** Record a CPU profile of the embedded broker and summarise it. */
   profile: boolean
   /** Entry point of another build of the node to measure instead of this tree's. */
@@ -22,6 +24,7 @@ export const USAGE = `usage: npm run bench -- [workload ...] [options]
   --connections=N[,M]  idle connections to open (default 10000,20000; quick 5000)
   --window=N           messages in flight in the throughput runs (default 100)
   --devices=N          door devices in the calls workload, 4 residents each (default 100)
+  --stored-calls=N     calls stored before the records workload (default 1000000; quick 100000)
   --profile            profile the embedded broker (node --cpu-prof) and print its hot spots
   --node-bin=PATH      measure another build's dist/bin/intercom-broker.js (A/B comparisons)
   --help               this text`
@@ -33,7 +36,7 @@ function positiveInteger (flag: string, value: string): number {
 }
 
 export function parseOptions (argv: readonly string[], known: readonly string[]): BenchOptions {
-  const options: BenchOptions = { workloads: [], quick: false, connections: [], window: 100, devices: 100, profile: false, help: false }
+  const options: BenchOptions = { workloads: [], quick: false, connections: [], window: 100, devices: 100, storedCalls: 0, profile: false, help: false }
   for (const arg of argv) {
     const [flag, value] = arg.split('=', 2) as [string, string | undefined]
     if (flag === '--quick') options.quick = true
@@ -42,12 +45,14 @@ export function parseOptions (argv: readonly string[], known: readonly string[])
     else if (flag === '--node-bin' && value !== undefined) options.nodeBin = value
     else if (flag === '--window' && value !== undefined) options.window = positiveInteger(flag, value)
     else if (flag === '--devices' && value !== undefined) options.devices = positiveInteger(flag, value)
+    else if (flag === '--stored-calls' && value !== undefined) options.storedCalls = positiveInteger(flag, value)
     else if (flag === '--connections' && value !== undefined) options.connections = value.split(',').map((v) => positiveInteger(flag, v))
     else if (!arg.startsWith('-') && known.includes(arg)) options.workloads.push(arg)
     else throw new Error(`unknown argument "${arg}"; try --help`)
   }
   if (options.workloads.length === 0) options.workloads = [...known]
   if (options.connections.length === 0) options.connections = options.quick ? [5000] : [10_000, 20_000]
+  if (options.storedCalls === 0) options.storedCalls = options.quick ? 100_000 : 1_000_000
   return options
 }
 

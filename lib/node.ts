@@ -317,7 +317,7 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
     corsOrigins: corsOriginsOf(config),
     routes: async (app) => {
       await app.register(callRoutes, { calls })
-      await app.register(callRecords, { store: callStore })
+      await app.register(callRecords, { store: callStore, rateLimiter, perSecond: config.RATE_LIMIT_PER_SECOND })
       await app.register(mediaRoutes, { credentials, calls })
       await app.register(statusRoutes, { directory, store: statusStore, feed: statusFeed })
       await app.register(systemRoutes, { send: sendSystemMessage })

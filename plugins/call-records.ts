@@ -1,8 +1,10 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import { successEnvelope } from '../lib/errors'
+import { IntercomError, successEnvelope } from '../lib/errors'
 import { responsesOf } from '../lib/http-schemas'
+import type { Identity } from '../lib/identity'
+import type { RateLimiter } from '../lib/limits/rate-limiter'
 import { encodeCursor } from '../lib/records/cursor'
 import { CallListQuerySchema, listQueryOf, numbersOfQuery } from '../lib/records/query'
 import { scopeToReader } from '../lib/records/rights'
@@ -12,12 +14,21 @@ import { identityOf } from './auth'
 
 export interface CallRecordsOptions {
   store: CallStore
+  /** Listing pages per second per identity, counted apart from control actions. */
+  rateLimiter: RateLimiter
+  perSecond: number
 }
 
 /** `GET /api/calls`: call records, a page at a time, as each reader may see them. */
 async function callRecords (fastify: FastifyInstance, options: CallRecordsOptions): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
-  const { store } = options
+  const { store, rateLimiter, perSecond } = options
+
+  async function limit (reader: Identity): Promise<void> {
+    if (!(await rateLimiter.take(`records:${reader.name}`))) {
+      throw new IntercomError('rate_limited', `more than ${perSecond} call listings per second from ${reader.name}; slow down and retry`)
+    }
+  }
 
   app.get('/api/calls', {
     onRequest: app.authenticate,
@@ -32,6 +43,7 @@ async function callRecords (fastify: FastifyInstance, options: CallRecordsOption
     }
   }, async (request) => {
     const reader = identityOf(request)
+    await limit(reader)
     const page = await store.list(scopeToReader(reader, listQueryOf(request.query)))
     return successEnvelope({
       items: page.sessions.map((session) => recordOf(session, reader)),

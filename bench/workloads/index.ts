@@ -1,7 +1,8 @@
 import { callsWorkload } from './calls'
 import { connectionsWorkload } from './connections'
 import { rawWorkload } from './raw'
+import { recordsWorkload } from './records'
 import type { Workload } from './workload'
 
 /** Every workload, in the order a full run takes them. */
-export const WORKLOADS: readonly Workload[] = [rawWorkload, connectionsWorkload, callsWorkload]
+export const WORKLOADS: readonly Workload[] = [rawWorkload, connectionsWorkload, callsWorkload, recordsWorkload]

@@ -50,12 +50,12 @@ export interface ListingPlan {
   residual: ResidualFilter
 }
 
-export const ALL_INDEX = 'all'
-export const ACTIVE_INDEX = 'active'
-export const deviceIndex = (id: string): string => `device:${id}`
-export const residentIndex = (id: string): string => `resident:${id}`
-export const householdIndex = (n: string): string => `household:${n}`
-export const endReasonIndex = (r: string): string => `end_reason:${r}`
+const ALL_INDEX = 'all'
+const ACTIVE_INDEX = 'active'
+const deviceIndex = (id: string): string => `device:${id}`
+const residentIndex = (id: string): string => `resident:${id}`
+const householdIndex = (n: string): string => `household:${n}`
+const endReasonIndex = (r: string): string => `end_reason:${r}`
 
 /** The indexes a session belongs to; a store keeps each index equal to this over its sessions. */
 export function indexesOf (session: CallSession): string[] {
@@ -107,10 +107,5 @@ export function matchesResidual (session: CallSession, filter: ResidualFilter): 
 }
 
 export const hasResidual = (filter: ResidualFilter): boolean => Object.keys(filter).length > 0
-
-/** Newest first: a call comes before another when it started later, or at the same ms with a higher id. */
-export function isBefore (a: CallPosition, b: CallPosition): boolean {
-  return a.startTime > b.startTime || (a.startTime === b.startTime && a.callId > b.callId)
-}
 
 export const positionOf = (session: CallSession): CallPosition => ({ startTime: session.start_time, callId: session.call_id })

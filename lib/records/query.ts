@@ -6,8 +6,8 @@ import type { CallListQuery } from './listing'
 
 /** The query string of `GET /api/calls`; every value bounded. */
 
-export const DEFAULT_PAGE = 50
-export const MAX_PAGE = 200
+const DEFAULT_PAGE = 50
+const MAX_PAGE = 200
 
 const Id = Type.String({ pattern: ID_PATTERN })
 /** Up to the largest JavaScript date. */

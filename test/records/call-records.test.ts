@@ -73,7 +73,8 @@ function list (base: string, as: string, query = ''): Promise<HttpResult> {
  * timeout, live and connected, live and ringing, and one with a busy resident.
  */
 async function world (t: Test): Promise<World> {
-  const node = await startTestNode(t, { INTERCOM_DIRECTORY: directoryFile(t) })
+  // Generous: these tests list far more than 50 pages a second on a fast machine, and the live calls must stay live.
+  const node = await startTestNode(t, { INTERCOM_DIRECTORY: directoryFile(t), RATE_LIMIT_PER_SECOND: '100000', RING_TIMEOUT_MS: '600000' })
   const base = node.httpUrl
   const call = (door: string, body: Record<string, unknown> = {}): Promise<Call> =>
     ok(`ring from ${door}`, request(base, 'POST', '/api/mqtt/call', { as: AUTH[`device/${door}`], body: { device_device_id: door, ...body } }))
@@ -220,4 +221,29 @@ t.test('GET /api/calls', async (t) => {
       t.match(r.body.message, message, query)
     }
   })
+})
+
+t.test('the OpenAPI document lists GET /api/calls with its query and page schema', async (t) => {
+  const { httpUrl } = await startTestNode(t)
+  const doc = await (await fetch(`${httpUrl}/docs/json`)).json() as { paths: Record<string, Record<string, any>> }
+  const operation = doc.paths['/api/calls']?.get
+  t.ok(operation, 'listed')
+  const parameters = operation?.parameters as Array<{ name: string, in: string, schema: Record<string, unknown> }>
+  t.same(parameters.map((p) => p.name).sort(),
+    ['cursor', 'device_id', 'end_reason', 'household_number', 'limit', 'resident_id', 'since', 'status', 'until'])
+  t.match(parameters.find((p) => p.name === 'limit')?.schema, { type: 'integer', minimum: 1, maximum: 200, default: 50 })
+  const data = operation?.responses?.['200']?.content?.['application/json']?.schema?.properties?.data
+  t.same(Object.keys(data?.properties ?? {}).sort(), ['items', 'next_cursor'])
+  t.ok(data?.properties?.items?.items?.properties?.missed, 'items document missed')
+})
+
+t.test('listing pages are rate-limited per identity, apart from call actions', async (t) => {
+  const { httpUrl } = await startTestNode(t, { RATE_LIMIT_PER_SECOND: '2' })
+  // Ten at once within a one-second window (two windows at worst): at most four pass.
+  const results = await Promise.all(Array.from({ length: 10 }, () => request(httpUrl, 'GET', '/api/calls', { as: 'service/ops' })))
+  const limited = results.filter((r) => r.status === 429)
+  t.ok(limited.length >= 6, `${limited.length} of 10 refused`)
+  t.match(limited[0]?.body, { error: 'rate_limited', message: /call listings per second from service\/ops/ })
+  const call = await request(httpUrl, 'POST', '/api/mqtt/call', { as: 'service/ops', body: { device_device_id: '1' } })
+  t.equal(call.status, 200, 'the same identity still rings a door: its call actions have their own allowance')
 })
