@@ -48,6 +48,12 @@ export const ConfigSchema = Type.Object({
   PUSH_RETRY_BASE_MS: Type.Integer({ minimum: 10, default: 1000, description: 'Wait before retrying a push after a transient failure; doubled each time, until the push expires.' }),
   PUSH_MAX_SUBSCRIPTIONS: Type.Integer({ minimum: 1, maximum: 100, default: 10, description: 'Push subscriptions per resident.' }),
   PUSH_MAX_QUEUE: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 10_000, description: 'Pushes waiting on one node; beyond, new pushes are dropped.' }),
+  APNS_KEY_ID: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9]{10}$', description: 'APNs signing key id; with APNS_TEAM_ID, APNS_KEY and APNS_BUNDLE_ID.' })),
+  APNS_TEAM_ID: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9]{10}$', description: 'Apple developer team id.' })),
+  APNS_KEY: Type.Optional(Type.String({ minLength: 1, description: 'The APNs .p8 signing key: its PEM text, or the path of the file.' })),
+  APNS_BUNDLE_ID: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9.-]{1,155}$', description: 'The app bundle id; VoIP pushes go to <bundle id>.voip.' })),
+  APNS_HOST: Type.String({ pattern: '^https?://', default: 'https://api.push.apple.com', description: 'APNs host for production device tokens.' }),
+  APNS_SANDBOX_HOST: Type.String({ pattern: '^https?://', default: 'https://api.sandbox.push.apple.com', description: 'APNs host for sandbox (development) device tokens.' }),
   LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' })
 })
 
@@ -95,6 +101,10 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
   }
   if ((config.PUSH_VAPID_PUBLIC_KEY === undefined) !== (config.PUSH_VAPID_PRIVATE_KEY === undefined)) {
     throw new ConfigError('invalid configuration: PUSH_VAPID_PUBLIC_KEY and PUSH_VAPID_PRIVATE_KEY must be set together')
+  }
+  const apns = [config.APNS_KEY_ID, config.APNS_TEAM_ID, config.APNS_KEY, config.APNS_BUNDLE_ID].filter((v) => v !== undefined).length
+  if (apns !== 0 && apns !== 4) {
+    throw new ConfigError('invalid configuration: APNS_KEY_ID, APNS_TEAM_ID, APNS_KEY and APNS_BUNDLE_ID must be set together (or none of them)')
   }
   return config
 }

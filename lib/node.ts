@@ -29,7 +29,7 @@ import webhookRoutes from '../plugins/webhook-routes'
 import { createPushBackend } from './push/backend'
 import { startPushDispatcher } from './push/dispatcher'
 import { trackResidentConnections } from './push/resident-connections'
-import { createWebPushChannel } from './push/webpush'
+import { pushChannelsFromConfig } from './push/channels'
 import { orderKeys } from './webhooks/producer'
 import pushRoutes from '../plugins/push-routes'
 
@@ -154,7 +154,7 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
     logger
   })
   const untrackResidents = trackResidentConnections({ broker: broker.aedes, contexts: broker.contexts, registry: pushBackend.connections, logger })
-  const pushChannels = pushBackend.vapid === null ? [] : [createWebPushChannel({ vapid: pushBackend.vapid, timeoutMs: config.PUSH_TIMEOUT_MS })]
+  const pushChannels = pushChannelsFromConfig(config, pushBackend.vapid)
   const pushes = startPushDispatcher({
     publisher,
     store: pushBackend.store,
