@@ -54,6 +54,9 @@ export const ConfigSchema = Type.Object({
   APNS_BUNDLE_ID: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9.-]{1,155}$', description: 'The app bundle id; VoIP pushes go to <bundle id>.voip.' })),
   APNS_HOST: Type.String({ pattern: '^https?://', default: 'https://api.push.apple.com', description: 'APNs host for production device tokens.' }),
   APNS_SANDBOX_HOST: Type.String({ pattern: '^https?://', default: 'https://api.sandbox.push.apple.com', description: 'APNs host for sandbox (development) device tokens.' }),
+  FCM_SERVICE_ACCOUNT: Type.Optional(Type.String({ minLength: 1, description: 'Firebase service-account key: its JSON text, or the path of the file.' })),
+  FCM_ENDPOINT: Type.String({ pattern: '^https?://', default: 'https://fcm.googleapis.com', description: 'FCM HTTP v1 API base URL.' }),
+  FCM_TOKEN_URI: Type.Optional(Type.String({ pattern: '^https?://', description: 'OAuth2 token endpoint; the service account\'s token_uri when unset.' })),
   LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' })
 })
 
