@@ -24,10 +24,10 @@ import statusRoutes from '../plugins/status-routes'
 import systemRoutes from '../plugins/system-routes'
 import mediaRoutes from '../plugins/media-routes'
 import { createWebhookBackend } from './webhooks/backend'
-import { startWebhooks } from './webhooks/webhooks'
+import { startWebhooks, type WebhookCounters } from './webhooks/webhooks'
 import webhookRoutes from '../plugins/webhook-routes'
 import { createPushBackend } from './push/backend'
-import { startPushDispatcher } from './push/dispatcher'
+import { startPushDispatcher, type PushCounters } from './push/dispatcher'
 import { trackResidentConnections } from './push/resident-connections'
 import { pushChannelsFromConfig } from './push/channels'
 import { orderKeys } from './webhooks/producer'
@@ -41,6 +41,8 @@ export interface NodeOptions {
 export interface IntercomNode {
   readonly id: string
   readonly ports: { mqtt: number, http: number, mqtts?: number }
+  /** Running counts of this node's webhook deliveries and pushes. */
+  readonly counters: { webhooks: WebhookCounters, push: PushCounters }
   close (): Promise<void>
 }
 
@@ -235,6 +237,7 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
   return {
     id,
     ports,
+    counters: { webhooks: webhooks.counters, push: pushes.counters },
     close: () => (closing ??= close())
   }
 }
