@@ -1,4 +1,5 @@
 import type { Logger } from 'pino'
+import type { RedisAddress } from '../cluster/redis-address'
 import { closeRedis, createRedisConnection } from '../cluster/redis-connection'
 import { createMemoryPushStore } from './memory-push-store'
 import type { PushStore } from './push-store'
@@ -15,7 +16,8 @@ export interface PushBackend {
 }
 
 export interface PushBackendOptions {
-  redisUrl?: string
+  /** The cluster's Redis (URL or Sentinel), or null for memory. */
+  redis: RedisAddress | null
   nodeId: string
   vapid: { publicKey?: string, privateKey?: string, subject: string }
   /** Generate VAPID keys when none are configured (demo mode). */
@@ -33,7 +35,7 @@ export async function createPushBackend (options: PushBackendOptions): Promise<P
     ? { publicKey: options.vapid.publicKey, privateKey: options.vapid.privateKey }
     : null
 
-  if (options.redisUrl === undefined) {
+  if (options.redis === null) {
     const keys = configured ?? (options.demo ? generateVapidKeys() : null)
     warnDemo(logger, configured === null ? keys : null)
     return {
@@ -43,7 +45,7 @@ export async function createPushBackend (options: PushBackendOptions): Promise<P
       close: async () => {}
     }
   }
-  const redis = createRedisConnection(options.redisUrl, 'intercom-push', logger)
+  const redis = createRedisConnection(options.redis, 'intercom-push', logger)
   let keys = configured
   if (keys === null && options.demo) {
     await redis.set(DEMO_VAPID_KEY, JSON.stringify(generateVapidKeys()), 'NX')

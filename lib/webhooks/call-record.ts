@@ -1,4 +1,4 @@
-import type { CallView } from '../calls/messages'
+import type { CallView } from '../calls/view'
 
 /** A leg's own end of ringing: the resident answered, rejected or gave up itself. */
 const OWN_LEG_ACTIONS: ReadonlySet<string> = new Set(['answered', 'rejected', 'timeout'])
@@ -26,13 +26,16 @@ export interface CallRecord {
   legs: LegRecord[]
 }
 
-/** The call detail record of an ended call, from its final session (pure). */
-export function callRecordOf (session: CallView): CallRecord {
+/**
+ * The call detail record of an ended call, from its final session (pure). The events
+ * topic carries the session without its history: then a leg's own action time is unknown.
+ */
+export function callRecordOf (session: Omit<CallView, 'history'> & Partial<Pick<CallView, 'history'>>): CallRecord {
   const endTime = session.end_time ?? session.last_activity
   const start = session.start_time
   const answer = session.answer_time
   const legs = session.legs.map((leg): LegRecord => {
-    const own = session.history.find((h) => h.actor === `resident/${leg.resident_id}` && OWN_LEG_ACTIONS.has(h.action))
+    const own = (session.history ?? []).find((h) => h.actor === `resident/${leg.resident_id}` && OWN_LEG_ACTIONS.has(h.action))
     const actedAt = own?.timestamp ?? null
     const stoppedAt = leg.state === 'busy' ? start : actedAt ?? answer ?? endTime
     return { resident_id: leg.resident_id, outcome: leg.state, ring_ms: Math.max(0, stoppedAt - start), acted_at: actedAt }

@@ -1,4 +1,4 @@
-import type { CallView } from '../calls/messages'
+import type { CallView } from '../calls/view'
 import { callRecordOf } from './call-record'
 import type { WebhookEventType } from './events'
 
@@ -44,7 +44,7 @@ export function observe (topic: string, message: unknown): Observed[] {
         kind: 'event',
         type: 'call.ended',
         orderKey: orderKeys.call(callId),
-        data: { ...message, record: callRecordOf(message.session as unknown as CallView) }
+        data: { ...message, record: callRecordOf(message.session as unknown as Omit<CallView, 'history'>) }
       })
     }
     return out

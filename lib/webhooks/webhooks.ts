@@ -3,9 +3,11 @@ import type { Logger } from 'pino'
 import type { Publisher } from '../broker/publisher'
 import { IntercomError } from '../errors'
 import type { Identity } from '../identity'
+import type { CallView } from '../calls/view'
 import type { RetryPolicy } from './backoff'
 import { startDeliveryWorker, type DeliveryCounters } from './delivery-worker'
 import type { QueuedEvent, WebhookEventType } from './events'
+import { callRecordOf } from './call-record'
 import { observe, orderKeys, type Observed } from './producer'
 import { createWebhookSender, type SendWebhook } from './sender'
 import type { StoredWebhook, Webhook, WebhookStore } from './webhook-store'
@@ -32,6 +34,11 @@ export interface WebhooksOptions {
   /** Deliveries this node attempts at once. */
   concurrency: number
   pollMs: number
+  /**
+   * The stored session of an ended call: the events topic carries a summary without
+   * history, and a call detail record needs when each resident acted.
+   */
+  finalSession?: (callId: string) => Promise<CallView | null>
   /** For tests of the transport; the real signed POST otherwise. */
   send?: SendWebhook
   now?: () => number
@@ -139,7 +146,12 @@ export function startWebhooks (options: WebhooksOptions): Webhooks {
 
   function consume (observed: Observed): void {
     if (observed.kind === 'event') {
-      inOrder(observed.orderKey, () => queue(observed.type, observed.orderKey, observed.data))
+      inOrder(observed.orderKey, async () => {
+        const callId = observed.data.call_id
+        const final = observed.type === 'call.ended' && typeof callId === 'string' ? await options.finalSession?.(callId) : null
+        const data = final == null ? observed.data : { ...observed.data, record: callRecordOf(final) }
+        await queue(observed.type, observed.orderKey, data)
+      })
       return
     }
     const orderKey = orderKeys.device(observed.deviceId)
