@@ -16,7 +16,6 @@ export interface PushBackend {
 }
 
 export interface PushBackendOptions {
-  /** The cluster's Redis (URL or Sentinel), or null for memory. */
   redis: RedisAddress | null
   nodeId: string
   vapid: { publicKey?: string, privateKey?: string, subject: string }

@@ -6,8 +6,8 @@ import { createRedisWebhookStore } from './redis-webhook-store'
 import type { WebhookStore } from './webhook-store'
 
 /** The node's webhook store: in memory, or in the cluster's Redis on a connection of its own. */
-export function createWebhookBackend (address: RedisAddress | null, logger: Logger): { store: WebhookStore, close (): Promise<void> } {
-  if (address === null) return { store: createMemoryWebhookStore(), close: async () => {} }
-  const redis = createRedisConnection(address, 'intercom-webhooks', logger)
-  return { store: createRedisWebhookStore({ redis }), close: () => closeRedis(redis) }
+export function createWebhookBackend (redis: RedisAddress | null, logger: Logger): { store: WebhookStore, close (): Promise<void> } {
+  if (redis === null) return { store: createMemoryWebhookStore(), close: async () => {} }
+  const connection = createRedisConnection(redis, 'intercom-webhooks', logger)
+  return { store: createRedisWebhookStore({ redis: connection }), close: () => closeRedis(connection) }
 }
