@@ -5,6 +5,7 @@ import { corsOriginsOf, redisAddressOf, type Config } from '../config/env'
 import { createBroker } from './broker/create-broker'
 import { closeServer, listenMqtt, listenMqtts, readTlsFiles } from './broker/listeners'
 import { createPublisher } from './broker/publisher'
+import type { PacketProblem } from './broker/packet-size-guard'
 import { sendErrorReply } from './broker/error-replies'
 import { createRequestRouter } from './broker/requests'
 import { createAuthenticator, type Authenticator } from './auth/authenticator'
@@ -22,6 +23,7 @@ import { viewOf } from './calls/view'
 import { startTimerLoop } from './calls/timer-loop'
 import { createCredentials, credentialOptionsFromConfig } from './credentials'
 import { createStateBackends } from './state-backends'
+import { createConnectionGate } from './limits/connection-gate'
 import callRoutes from '../plugins/call-routes'
 import callRecords from '../plugins/call-records'
 import { startPresence } from './presence/presence'
@@ -113,6 +115,10 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
     directory,
     authenticator,
     logger,
+    connectTimeoutMs: config.MQTT_CONNECT_TIMEOUT_MS,
+    maxKeepaliveSeconds: config.MQTT_MAX_KEEPALIVE_S,
+    maxSubscriptions: config.MQTT_MAX_SUBSCRIPTIONS,
+    outgoingLimits: { maxBytes: config.MQTT_CLIENT_QUEUE_BYTES, maxMessages: config.MQTT_CLIENT_QUEUE_MESSAGES },
     handleRequest: (context, kind, payload) => requests.handle(context, kind, payload),
     notifyRefusal: (context, topic) => {
       sendErrorReply(publisher, context.identity, new IntercomError('forbidden', `${context.identity.name} may not publish on ${topic}`))
@@ -214,11 +220,29 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
   })
 
   const servers: Server[] = []
+  const connectionGate = createConnectionGate({
+    maxTotal: config.MAX_CONNECTIONS,
+    maxPerAddress: config.MAX_CONNECTIONS_PER_ADDRESS,
+    onRefused: ({ reason, address, count }) => logger.warn({ reason, address, refused: count }, 'connections refused at accept: connection cap reached')
+  })
+  const mqttPackets = {
+    maxPacketBytes: config.MQTT_MAX_PACKET_BYTES,
+    maxConnectBytes: config.MQTT_MAX_CONNECT_BYTES,
+    maxFiltersPerSubscribe: config.MQTT_MAX_FILTERS_PER_SUBSCRIBE
+  }
+  const socketBufferBytes = Math.floor(config.MQTT_CLIENT_QUEUE_BYTES / 2)
   const listener = {
     broker: broker.aedes,
+    socketBufferBytes,
     host: config.HOST,
-    maxPacketBytes: config.MQTT_MAX_PACKET_BYTES,
-    onOversize: (reason: string) => logger.warn({ reason }, 'MQTT connection closed: packet too large')
+    gate: connectionGate,
+    packets: {
+      ...mqttPackets,
+      onProblem: (problem: PacketProblem) => {
+        if (problem.kind === 'protocol_level') logger.debug({ reason: problem.reason }, 'MQTT connection refused: protocol level')
+        else logger.warn({ reason: problem.reason }, 'MQTT connection closed: packet too large, malformed or a SUBSCRIBE flood')
+      }
+    }
   }
   const mqtt = await listenAs('MQTT_PORT', config.MQTT_PORT, config.HOST, () => listenMqtt({ ...listener, port: config.MQTT_PORT }))
   servers.push(mqtt.server)
@@ -235,7 +259,10 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
     authenticator,
     broker: broker.aedes,
     bodyLimit: config.MAX_PAYLOAD_BYTES,
-    mqttMaxPacketBytes: config.MQTT_MAX_PACKET_BYTES,
+    mqttPackets,
+    mqttSocketBufferBytes: socketBufferBytes,
+    timeouts: { idleMs: config.HTTP_IDLE_TIMEOUT_MS, requestMs: config.HTTP_REQUEST_TIMEOUT_MS },
+    connectionGate,
     version: VERSION,
     health: () => ({ node: id, version: VERSION, store: backends.kind, clients: broker.aedes.connectedClients }),
     readiness: () => readinessOf({

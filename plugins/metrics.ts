@@ -3,6 +3,7 @@ import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import type { Registry } from 'prom-client'
 import { errorEnvelope, IntercomError } from '../lib/errors'
+import { ErrorEnvelopeSchema } from '../lib/http-schemas'
 
 export interface MetricsOptions {
   registry: Registry
@@ -22,7 +23,8 @@ async function metrics (app: FastifyInstance, options: MetricsOptions): Promise<
       summary: 'Prometheus metrics of this node',
       description: 'Text format 0.0.4. With METRICS_TOKEN set, send it as `Authorization: Bearer <token>`.',
       tags: ['health'],
-      security: [{ bearer: [] }]
+      security: [{ bearer: [] }],
+      response: { 401: ErrorEnvelopeSchema }
     }
   }, async (request, reply) => {
     // Digests of equal length let the comparison take the same time whatever was sent.

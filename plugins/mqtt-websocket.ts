@@ -9,19 +9,27 @@ import { guardPacketSize } from '../lib/broker/packet-size-guard'
 
 export interface MqttWebSocketOptions {
   broker: Aedes
-  /** Largest MQTT packet accepted; also bounds a WebSocket message. */
-  maxPacketBytes: number
+  /** Largest MQTT packet accepted (the largest also bounds a WebSocket message), and the pre-login CONNECT's. */
+  packets: { maxPacketBytes: number, maxConnectBytes: number, maxFiltersPerSubscribe: number }
+  /** The stream's write buffer: QoS 0 past it is dropped, so the broker never waits on one client's drain. */
+  socketBufferBytes: number
   logger: Logger
 }
 
 /** MQTT over WebSocket on `/mqtt`, handled by the same embedded broker. */
 async function mqttWebSocket (app: FastifyInstance, options: MqttWebSocketOptions): Promise<void> {
   // A WebSocket message holds at most a few packets' worth.
-  await app.register(websocket, { options: { maxPayload: options.maxPacketBytes + 1024 } })
+  await app.register(websocket, { options: { maxPayload: options.packets.maxPacketBytes + 1024 } })
   app.get('/mqtt', { websocket: true, schema: { hide: true } }, (socket, request) => {
-    const stream = createWebSocketStream(socket)
+    const stream = createWebSocketStream(socket, { writableHighWaterMark: options.socketBufferBytes })
     stream.on('error', () => socket.terminate())
-    guardPacketSize(stream, options.maxPacketBytes, (reason) => options.logger.warn({ reason }, 'MQTT over WebSocket closed: packet too large'))
+    guardPacketSize(stream, {
+      ...options.packets,
+      onProblem: (problem) => {
+        if (problem.kind === 'protocol_level') options.logger.debug({ reason: problem.reason }, 'MQTT over WebSocket refused: protocol level')
+        else options.logger.warn({ reason: problem.reason }, 'MQTT over WebSocket closed: packet too large, malformed or a SUBSCRIBE flood')
+      }
+    })
     options.broker.handle(stream, request.raw)
   })
 }

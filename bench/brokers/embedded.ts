@@ -77,6 +77,9 @@ export async function startNode (options: NodeOptions = {}): Promise<RunningNode
       INTERCOM_DIRECTORY: directory,
       // info, because the port line is logged at that level.
       LOG_LEVEL: 'info',
+      // Every bench client connects from 127.0.0.1: the connection caps are not what is measured.
+      MAX_CONNECTIONS: '1000000',
+      MAX_CONNECTIONS_PER_ADDRESS: '1000000',
       ...options.env
     }
   })

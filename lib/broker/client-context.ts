@@ -2,12 +2,27 @@ import type { Client } from 'aedes'
 import type { Identity } from '../identity'
 import type { TopicRights } from '../topics/rights'
 
+export interface OutgoingQueue {
+  /** QoS 1 messages forwarded while the socket was full. */
+  backlog: number
+  /** QoS 0 messages dropped for this connection. */
+  dropped: number
+  /** Messages and bytes forwarded in the current turn of the event loop (not in the socket's buffer yet). */
+  turn: number
+  turnMessages: number
+  turnBytes: number
+}
+
 /** What the broker knows about an authenticated connection. */
 export interface ClientContext {
   readonly identity: Identity
   readonly rights: TopicRights
   /** Unique per connection: a reconnect with the same client id gets a new one. */
   readonly connectionId: string
+  /** Filters granted to this connection (restored ones included), to cap their number. */
+  readonly filters: Set<string>
+  /** This connection's outgoing queue, bounded in authorizeForward (see slow-clients.ts). */
+  readonly outgoing: OutgoingQueue
   /** Requests of one connection are handled one after the other, in arrival order. */
   queue: Promise<void>
 }

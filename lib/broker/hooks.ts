@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import type { Writable } from 'node:stream'
 import type { AedesOptions, Client } from 'aedes'
 import type { Logger } from 'pino'
 import type { Authenticator } from '../auth/authenticator'
@@ -9,6 +10,7 @@ import { compileRights, type RequestKind, type TopicRights } from '../topics/rig
 import { DISCARD_TOPIC } from '../topics/names'
 import type { ClientContext, ClientContexts } from './client-context'
 import { MQTT31_MAX_CLIENT_ID, scopedClientId } from './client-ids'
+import { forwardDecision, type OutgoingQueueLimits, type SlowClientCounts } from './slow-clients'
 
 /** Handles one MQTT request (a publish on a request topic); never throws. */
 export type RequestHandler = (context: ClientContext, request: RequestKind, payload: Buffer) => Promise<void>
@@ -23,6 +25,13 @@ export interface HookOptions {
   logger: Logger
   handleRequest: RequestHandler
   notifyRefusal: RefusalNotifier
+  /** Longest keep-alive served (s). */
+  maxKeepaliveSeconds: number
+  /** Subscriptions of one connection. */
+  maxSubscriptions: number
+  outgoingLimits: OutgoingQueueLimits
+  /** Counted as slow clients are dropped or disconnected. */
+  slowClients: SlowClientCounts
 }
 
 type Hooks = Required<Pick<AedesOptions, 'preConnect' | 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'authorizeForward'>>
@@ -56,6 +65,17 @@ export function createHooks (options: HookOptions): Hooks {
   const refusedIds = new WeakMap<Client, string>()
   // Rights depend on the identity alone: every connection of one identity shares them.
   const rightsByIdentity = new Map<string, TopicRights>()
+  // A counter that moves once per turn of the event loop while messages are forwarded.
+  let turn = 0
+  let turnScheduled = false
+  const nextTurn = (): void => { turn++; turnScheduled = false }
+  const currentTurn = (): number => {
+    if (!turnScheduled) {
+      turnScheduled = true
+      setImmediate(nextTurn)
+    }
+    return turn
+  }
   const rightsOf = (identity: Identity): TopicRights => {
     let rights = rightsByIdentity.get(identity.name)
     if (rights === undefined) {
@@ -67,6 +87,10 @@ export function createHooks (options: HookOptions): Hooks {
 
   return {
     preConnect (client, packet, callback) {
+      // A server-side maximum, so a silent client with keep-alive 0 (none) cannot stay online for ever.
+      // Aedes' keepaliveLimit would refuse with return code 6, which MQTT 3.1.1 does not have.
+      const keepalive = packet.keepalive ?? 0
+      if (keepalive === 0 || keepalive > options.maxKeepaliveSeconds) packet.keepalive = options.maxKeepaliveSeconds
       if (packet.clientId === '') {
         // MQTT-3.1.3-8. A zero-length id with a clean session gets Aedes' `aedes_<uuid>`, which has no scope and no collision.
         if (!packet.clean) refusedIds.set(client, 'a client without an id must ask for a clean session')
@@ -96,7 +120,7 @@ export function createHooks (options: HookOptions): Hooks {
           return
         }
         const { identity } = signIn
-        contexts.set(client, { identity, rights: rightsOf(identity), connectionId: randomUUID(), queue: Promise.resolve() })
+        contexts.set(client, { identity, rights: rightsOf(identity), connectionId: randomUUID(), filters: new Set(), outgoing: { backlog: 0, dropped: 0, turn: -1, turnMessages: 0, turnBytes: 0 }, queue: Promise.resolve() })
         callback(null, true)
       }).catch((err: unknown) => {
         logger.error({ err }, 'authentication failed unexpectedly')
@@ -134,19 +158,61 @@ export function createHooks (options: HookOptions): Hooks {
 
     authorizeSubscribe (client, subscription, callback) {
       const context = contexts.get(client)
-      if (context === undefined || !context.rights.subscribe(subscription.topic)) {
-        logger.debug({ identity: context?.identity.name, filter: subscription.topic }, 'subscription refused')
+      const filter = subscription.topic
+      // Checked first: past the cap, a refusal costs nothing more.
+      const full = context !== undefined && !context.filters.has(filter) && context.filters.size >= options.maxSubscriptions
+      if (context === undefined || full || !context.rights.subscribe(filter)) {
+        logger.debug({ identity: context?.identity.name, filter, full }, 'subscription refused')
         // null refuses this one filter (SUBACK 0x80) and keeps the connection.
         callback(null, null)
         return
       }
+      context.filters.add(filter)
       callback(null, subscription)
     },
 
     authorizeForward (client, packet) {
       const context = contexts.get(client)
       if (context === undefined || !context.rights.receive(packet.topic)) return null
-      return packet
+      const conn = client.conn as unknown as Writable
+      const outgoing = context.outgoing
+      // Aedes writes a forwarded message on the next turn of the event loop: what was forwarded
+      // in this turn is not in the socket's buffer yet, so it is counted here.
+      const now = currentTurn()
+      if (outgoing.turn !== now) {
+        outgoing.turn = now
+        outgoing.turnMessages = 0
+        outgoing.turnBytes = 0
+      }
+      // Payload, topic and at most 16 bytes of MQTT header.
+      const size = packet.payload.length + packet.topic.length + 16
+      const queuedBytes = conn.writableLength + outgoing.turnBytes
+      const decision = forwardDecision({
+        qos: packet.qos,
+        size,
+        queuedBytes,
+        bufferBytes: conn.writableHighWaterMark,
+        turnMessages: outgoing.turnMessages,
+        backlog: outgoing.backlog
+      }, options.outgoingLimits)
+      switch (decision) {
+        case 'forward':
+        case 'queue':
+          if (decision === 'forward') outgoing.backlog = 0
+          else outgoing.backlog++
+          outgoing.turnMessages++
+          outgoing.turnBytes += size
+          return packet
+        case 'drop':
+          if (outgoing.dropped++ === 0) logger.warn({ identity: context.identity.name, clientId: client.id }, 'slow MQTT client: dropping its QoS 0 messages while its socket buffer is full')
+          options.slowClients.droppedQos0++
+          return null
+        case 'disconnect':
+          logger.warn({ identity: context.identity.name, clientId: client.id, bytes: queuedBytes, queued: outgoing.backlog, droppedQos0: outgoing.dropped }, 'slow MQTT client disconnected: outgoing queue past its bounds')
+          options.slowClients.disconnected++
+          conn.destroy()
+          return null
+      }
     }
   }
 }

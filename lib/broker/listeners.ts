@@ -3,22 +3,26 @@ import tls from 'node:tls'
 import { readFileSync } from 'node:fs'
 import type { Aedes } from 'aedes'
 import { ConfigError } from '../../config/env'
-import { guardPacketSize } from './packet-size-guard'
+import type { ConnectionGate } from '../limits/connection-gate'
+import { guardPacketSize, type PacketGuardOptions } from './packet-size-guard'
 
 export interface ListenerOptions {
   broker: Aedes
   port: number
   host: string
-  /** Connections sending a larger MQTT packet are closed. */
-  maxPacketBytes: number
-  onOversize: (reason: string) => void
+  /** Packet limits: a connection breaking them is closed. */
+  packets: PacketGuardOptions
+  /** Connection caps shared with the node's other listeners. */
+  gate: ConnectionGate
+  /** A client's socket buffer: QoS 0 past it is dropped, so the broker never waits on one client's drain. */
+  socketBufferBytes: number
 }
 
 /** Hands a socket to the broker; Nagle off, since signalling messages are small and latency matters. */
 function handleSocket (options: ListenerOptions) {
   return (socket: net.Socket): void => {
     socket.setNoDelay(true)
-    guardPacketSize(socket, options.maxPacketBytes, options.onOversize)
+    guardPacketSize(socket, options.packets)
     options.broker.handle(socket)
   }
 }
@@ -34,7 +38,8 @@ function listen (server: net.Server, port: number, host: string): Promise<number
 }
 
 export async function listenMqtt (options: ListenerOptions): Promise<{ server: net.Server, port: number }> {
-  const server = net.createServer(handleSocket(options))
+  const handle = handleSocket(options)
+  const server = net.createServer({ highWaterMark: options.socketBufferBytes }, (socket) => { if (options.gate.admit(socket)) handle(socket) })
   return { server, port: await listen(server, options.port, options.host) }
 }
 
@@ -51,6 +56,9 @@ export function readTlsFiles (files: TlsFiles): tls.TlsOptions {
 
 export async function listenMqtts (options: ListenerOptions, tlsOptions: tls.TlsOptions): Promise<{ server: net.Server, port: number }> {
   const server = tls.createServer(tlsOptions, handleSocket(options))
+  // TLS sockets keep Node's default buffer (16 KiB): tls.Server does not pass highWaterMark on.
+  // Counted at TCP accept, before a TLS handshake is spent on a refused connection.
+  options.gate.guard(server)
   return { server, port: await listen(server, options.port, options.host) }
 }
 

@@ -114,7 +114,7 @@ t.test('presence callbacks fire once per transition, and not at a takeover', asy
     limits: { failuresPerIdentity: 10, failuresPerAddress: 50, concurrentChecks: 2, maxWaitingChecks: 16, maxWaitingChecksPerAddress: 8 }
   })
   const broker = await createBroker({
-    id: 'presence-test', directory, authenticator, logger, handleRequest: async () => {}, notifyRefusal: () => {}
+    id: 'presence-test', directory, authenticator, logger, connectTimeoutMs: 10_000, maxKeepaliveSeconds: 300, maxSubscriptions: 64, outgoingLimits: { maxBytes: 1_048_576, maxMessages: 1000 }, handleRequest: async () => {}, notifyRefusal: () => {}
   })
   const publisher = createPublisher(broker.aedes)
   const events: string[] = []

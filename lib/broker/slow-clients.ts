@@ -1,0 +1,49 @@
+/** Bounds of one client's outgoing queue. */
+export interface OutgoingQueueLimits {
+  /** Bytes waiting for one client; past this it is disconnected. */
+  maxBytes: number
+  /** Messages forwarded to one client in one turn of the event loop, and QoS 1 messages queued past its socket's buffer; past this it is disconnected. */
+  maxMessages: number
+}
+
+/** What the node did to slow clients since it started; for logs and metrics. */
+export interface SlowClientCounts {
+  /** QoS 0 messages not sent to a client whose socket buffer was full. */
+  droppedQos0: number
+  /** Clients disconnected for a queue past its bounds. */
+  disconnected: number
+}
+
+export function createSlowClientCounts (): SlowClientCounts {
+  return { droppedQos0: 0, disconnected: 0 }
+}
+
+/** One delivery to one client, and that client's queue. */
+export interface Delivery {
+  qos: number
+  /** Bytes of the message. */
+  size: number
+  /** Bytes not yet taken by the client's socket, this turn's forwards included. */
+  queuedBytes: number
+  /** The socket's buffer: a write past it makes the broker wait for the client's drain. */
+  bufferBytes: number
+  /** Messages forwarded to the client in this turn of the event loop. */
+  turnMessages: number
+  /** QoS 1 messages queued past the socket's buffer. */
+  backlog: number
+}
+
+export type ForwardDecision = 'forward' | 'queue' | 'drop' | 'disconnect'
+
+/**
+ * Whether to forward a message to a client. Within its socket's buffer it
+ * goes (the broker never waits on this client). Past it, QoS 0 is dropped;
+ * QoS 1 is queued until the queue passes its bounds, then the client is
+ * disconnected. A slow consumer so costs only itself.
+ */
+export function forwardDecision (d: Delivery, limits: OutgoingQueueLimits): ForwardDecision {
+  if (d.queuedBytes + d.size <= d.bufferBytes && d.turnMessages < limits.maxMessages) return 'forward'
+  if (d.qos === 0) return 'drop'
+  if (d.queuedBytes + d.size > limits.maxBytes || d.backlog >= limits.maxMessages) return 'disconnect'
+  return 'queue'
+}
