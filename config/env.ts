@@ -85,6 +85,15 @@ export const ConfigSchema = Type.Object({
   AUTH_JWT_AUDIENCE: Type.Optional(Type.String({ minLength: 1, description: 'Required `aud` of sign-in tokens.' })),
   AUTH_JWT_ISSUER: Type.Optional(Type.String({ minLength: 1, description: 'Required `iss` of sign-in tokens.' })),
   ADMIN_DIRECTORY_MAX_BYTES: Type.Integer({ minimum: 1024, maximum: 268_435_456, default: 33_554_432, description: 'Largest body of PUT /api/admin/directory (a whole directory).' }),
+  APNS_KEY_ID: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9]{10}$', description: 'APNs signing key id; with APNS_TEAM_ID, APNS_KEY and APNS_BUNDLE_ID.' })),
+  APNS_TEAM_ID: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9]{10}$', description: 'Apple developer team id.' })),
+  APNS_KEY: Type.Optional(Type.String({ minLength: 1, description: 'The APNs .p8 signing key: its PEM text, or the path of the file.' })),
+  APNS_BUNDLE_ID: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9.-]{1,155}$', description: 'The app bundle id; VoIP pushes go to <bundle id>.voip.' })),
+  APNS_HOST: Type.String({ pattern: '^https?://', default: 'https://api.push.apple.com', description: 'APNs host for production device tokens.' }),
+  APNS_SANDBOX_HOST: Type.String({ pattern: '^https?://', default: 'https://api.sandbox.push.apple.com', description: 'APNs host for sandbox (development) device tokens.' }),
+  FCM_SERVICE_ACCOUNT: Type.Optional(Type.String({ minLength: 1, description: 'Firebase service-account key: its JSON text, or the path of the file.' })),
+  FCM_ENDPOINT: Type.String({ pattern: '^https?://', default: 'https://fcm.googleapis.com', description: 'FCM HTTP v1 API base URL.' }),
+  FCM_TOKEN_URI: Type.Optional(Type.String({ pattern: '^https?://', description: 'OAuth2 token endpoint; the service account\'s token_uri when unset.' })),
   LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info', description: 'Least severe log level written (JSON lines on standard output).' })
 })
 
@@ -163,6 +172,10 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (config.AUTH_JWT_SECRET !== undefined && config.AUTH_JWT_PUBLIC_KEY !== undefined) {
     throw new ConfigError('invalid configuration: set AUTH_JWT_SECRET (HS256) or AUTH_JWT_PUBLIC_KEY (RS256/ES256), not both')
+  }
+  const apns = [config.APNS_KEY_ID, config.APNS_TEAM_ID, config.APNS_KEY, config.APNS_BUNDLE_ID].filter((v) => v !== undefined).length
+  if (apns !== 0 && apns !== 4) {
+    throw new ConfigError('invalid configuration: APNS_KEY_ID, APNS_TEAM_ID, APNS_KEY and APNS_BUNDLE_ID must be set together (or none of them)')
   }
   return config
 }

@@ -39,12 +39,12 @@ import statusRoutes from '../plugins/status-routes'
 import systemRoutes from '../plugins/system-routes'
 import mediaRoutes from '../plugins/media-routes'
 import { createWebhookBackend } from './webhooks/backend'
-import { startWebhooks } from './webhooks/webhooks'
+import { startWebhooks, type WebhookCounters } from './webhooks/webhooks'
 import webhookRoutes from '../plugins/webhook-routes'
 import { createPushBackend } from './push/backend'
-import { startPushDispatcher } from './push/dispatcher'
+import { startPushDispatcher, type PushCounters } from './push/dispatcher'
 import { trackResidentConnections } from './push/resident-connections'
-import { createWebPushChannel } from './push/webpush'
+import { pushChannelsFromConfig } from './push/channels'
 import { orderKeys } from './webhooks/producer'
 import pushRoutes from '../plugins/push-routes'
 import adminRoutes from '../plugins/admin-routes'
@@ -63,6 +63,8 @@ export interface IntercomNode {
   readonly authenticator: Authenticator
   /** Re-reads the directory file (a node alone); false when the directory lives in Redis. */
   reloadDirectory (): Promise<boolean>
+  /** Running counts of this node's webhook deliveries and pushes. */
+  readonly counters: { webhooks: WebhookCounters, push: PushCounters }
   close (): Promise<void>
 }
 
@@ -250,7 +252,7 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
     logger
   })
   const untrackResidents = trackResidentConnections({ broker: broker.aedes, contexts: broker.contexts, registry: pushBackend.connections, logger })
-  const pushChannels = pushBackend.vapid === null ? [] : [createWebPushChannel({ vapid: pushBackend.vapid, timeoutMs: config.PUSH_TIMEOUT_MS })]
+  const pushChannels = pushChannelsFromConfig(config, pushBackend.vapid)
   const pushes = startPushDispatcher({
     publisher,
     store: pushBackend.store,
@@ -381,6 +383,7 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
       await live.reload()
       return true
     },
+    counters: { webhooks: webhooks.counters, push: pushes.counters },
     close: () => (closing ??= close())
   }
 }

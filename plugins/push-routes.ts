@@ -66,6 +66,7 @@ async function pushRoutes (app: FastifyInstance, options: PushRoutesOptions): Pr
     schema: {
       summary: 'The VAPID public key a browser subscribes with (applicationServerKey); no credentials needed',
       tags: ['push'],
+      security: [],
       response: { 200: Envelope({ public_key: Type.String() }) }
     }
   }, async () => {

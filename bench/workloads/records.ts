@@ -16,7 +16,7 @@ const TARGET = { rate: 200, p99Ms: 20 } as const
 const MEASURE_MS = { quick: 5_000, full: 15_000 }
 const DEVICES = 1000
 const TOKEN = 'bench-records-token'
-const MACHINE = { ringTimeoutMs: 30_000, maxCallMs: 7_200_000, offlineGraceMs: 30_000, unlockCooldownMs: 2_000 }
+const MACHINE = { ringTimeoutMs: 30_000, maxCallMs: 7_200_000, offlineGraceMs: 30_000, unlockCooldownMs: 2_000, unlockHangupMs: 0 }
 /** Stored calls started over the last six days, inside the default seven-day retention. */
 const SPAN_MS = 6 * 24 * 3600 * 1000
 const SEED_BATCH = 1000

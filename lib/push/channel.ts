@@ -23,6 +23,8 @@ export interface PushDelivery {
 export interface PushChannel {
   readonly kind: Subscription['kind']
   send (subscription: Subscription, delivery: PushDelivery): Promise<PushOutcome>
+  /** Closes kept connections. */
+  close? (): void
 }
 
 /** HTTP status → outcome, the way the push services use them. */

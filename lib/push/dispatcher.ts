@@ -209,6 +209,7 @@ export function startPushDispatcher (options: PushDispatcherOptions): PushDispat
       for (const timer of retryTimers) clearTimeout(timer)
       retryTimers.clear()
       await Promise.all([...running])
+      for (const channel of options.channels) channel.close?.()
     }
   }
 }

@@ -29,7 +29,10 @@ const CONTROL = /^users\/([^/]+)\/calls\/control$/
 /** What a server publish means for pushes (pure). */
 export type PushCue =
   | { kind: 'invite', residentId: string, push: IncomingPush }
-  /** The resident's ring stopped; `reason` null when the resident acted itself (nothing to push). */
+  /**
+   * The resident's ring stopped: `reason` is `answered_elsewhere` or the control's
+   * action (cancelled, timeout, device_offline, forced); null when the resident acted itself.
+   */
   | { kind: 'ring_over', residentId: string, callId: string, reason: string | null, seq: number }
 
 /** Control actions that stop a ringing leg without its resident (answered: by another one). */
@@ -60,7 +63,7 @@ export function pushCueOf (topic: string, message: unknown): PushCue | null {
     kind: 'ring_over',
     residentId: controlled,
     callId: message.call_id,
-    reason: own ? null : elsewhere ? 'answered_elsewhere' : String(message.reason ?? message.action),
+    reason: own ? null : elsewhere ? 'answered_elsewhere' : String(message.action),
     seq: Number(message.seq)
   }
 }

@@ -30,18 +30,24 @@ export interface WebPushService {
   waitFor (match: (p: ReceivedPush) => boolean, timeoutMs?: number): Promise<ReceivedPush>
 }
 
-/** A throw-away certificate for 127.0.0.1, trusted by this process's HTTPS client (which web-push uses). */
-function trustedCertificate (t: Teardown): { key: Buffer, cert: Buffer } {
+/** A throw-away certificate for 127.0.0.1, made with openssl; `certPath` is for NODE_EXTRA_CA_CERTS. */
+export function throwAwayCertificate (t: Teardown): { key: Buffer, cert: Buffer, certPath: string } {
   const dir = mkdtempSync(path.join(tmpdir(), 'intercom-push-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const certPath = path.join(dir, 'cert.pem')
   const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-    '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')])
+    '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', path.join(dir, 'key.pem'), '-out', certPath])
   if (made.status !== 0) throw new Error(`openssl failed: ${made.stderr.toString()}`)
-  const cert = readFileSync(path.join(dir, 'cert.pem'))
+  return { key: readFileSync(path.join(dir, 'key.pem')), cert: readFileSync(certPath), certPath }
+}
+
+/** The certificate, trusted by this process's HTTPS client (which web-push uses). */
+function trustedCertificate (t: Teardown): { key: Buffer, cert: Buffer } {
+  const made = throwAwayCertificate(t)
   const previous = globalAgent.options.ca
-  globalAgent.options.ca = cert
+  globalAgent.options.ca = made.cert
   t.teardown(() => { globalAgent.options.ca = previous })
-  return { key: readFileSync(path.join(dir, 'key.pem')), cert }
+  return made
 }
 
 const b64u = (s: string) => Buffer.from(s, 'base64url')

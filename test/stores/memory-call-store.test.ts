@@ -16,7 +16,7 @@ callListingSuite(t, 'memory', async ({ retentionMs, scanLimit }) => {
 })
 
 t.test('memory: past the bounds, the oldest ended calls go first and active calls stay', async t => {
-  const options = { ringTimeoutMs: 30_000, maxCallMs: 7_200_000, offlineGraceMs: 10_000, unlockCooldownMs: 2_000 }
+  const options = { ringTimeoutMs: 30_000, maxCallMs: 7_200_000, offlineGraceMs: 10_000, unlockCooldownMs: 2_000, unlockHangupMs: 0 }
   const ring = (n: number, deviceId: string): CallSession => {
     const started = startCall({ callId: `call-20240102-${String(n).padStart(12, '0')}`, provider: 'trtc', deviceId, targets: ['2'], busy: [], activeCall: null, householdNumber: null }, 1_000 + n, options)
     if (!started.ok) throw started.error
