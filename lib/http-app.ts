@@ -6,6 +6,7 @@ import docs from '../plugins/docs'
 import auth from '../plugins/auth'
 import health from '../plugins/health'
 import mqttWebSocket from '../plugins/mqtt-websocket'
+import webConsole from '../plugins/console'
 import type { Aedes } from 'aedes'
 import type { Directory } from './directory/directory'
 
@@ -34,6 +35,7 @@ export async function buildHttpApp (options: HttpAppOptions) {
   await app.register(auth, { directory: options.directory })
   await app.register(health, { status: options.health })
   await app.register(mqttWebSocket, { broker: options.broker, maxPacketBytes: options.mqttMaxPacketBytes, logger: options.logger })
+  await app.register(webConsole)
   await app.register(options.routes)
   return app
 }
