@@ -8,12 +8,18 @@ import { chromiumMissing, sameOrigin, launchBrowser, openConsole, screenshot, si
 const LIVE_DEADLINE_MS = 1000
 
 t.test('an operator sees a call appear at once, its legs change as residents act, and the call move to the log', { skip: chromiumMissing() }, async (t) => {
-  const { httpUrl } = await startTestNode(t)
+  const { httpUrl, mqttUrl } = await startTestNode(t)
   const browser = await launchBrowser(t)
   const { page, problems, requests } = await openConsole(browser, httpUrl, { width: 1280, height: 900 })
   await signIn(page, 'service/ops')
   await page.locator('[data-view="operator"]').waitFor({ timeout: UI_TIMEOUT_MS })
   await waitLive(page)
+  // Two doors for the device list: one online, one that came and went.
+  const door = await connect(t, mqttUrl, 'device/1')
+  await door.publish('devices/1/status/report', { battery: 87 })
+  await (await connect(t, mqttUrl, 'device/5')).end()
+  await page.locator('#devices [data-device="5"][data-online="false"]').waitFor({ timeout: UI_TIMEOUT_MS })
+  await page.locator('#devices [data-device="1"][data-online="true"]', { hasText: '87 %' }).waitFor({ timeout: UI_TIMEOUT_MS })
 
   const started = await request(httpUrl, 'POST', '/api/mqtt/call', { as: 'device/1', body: { device_device_id: '1', household_number: '101' } })
   t.equal(started.status, 200)

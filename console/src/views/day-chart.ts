@@ -80,7 +80,7 @@ export function DayChartPanel ({ api, liveEnded }: { api: Api, liveEnded: readon
     ${load === 'unavailable' ? html`<p class="notice" role="note" data-testid="chart-unavailable">The call history is not available on this node; the chart counts only calls that end while this page is open.</p>` : null}
     ${load === 'failed' ? html`<p class="error" role="alert">Could not load the last 24 hours of calls.</p>` : null}
     <div ref=${target} class="chart" role="img" aria-label=${`Calls per hour by outcome over the last 24 hours: ${summary}`}></div>
-    <p class="summary">${summary}; median answer time ${chart.overallMedianAnswerSeconds === null ? '—' : `${chart.overallMedianAnswerSeconds} s`}.
+    <p class="summary">${summary}; median answer time ${chart.overallMedianAnswerSeconds === null ? '—' : `${chart.overallMedianAnswerSeconds} s`}.${' '}
       <button type="button" class="link-button" onClick=${() => { refresh().catch(() => {}) }}>Refresh</button></p>
   </section>`
 }
