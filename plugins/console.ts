@@ -44,6 +44,7 @@ async function consolePlugin (app: FastifyInstance, options: ConsoleOptions): Pr
     index: false,
     wildcard: true,
     schemaHide: true,
+    preCompressed: true,
     setHeaders: (res) => setSecurityHeaders(res)
   })
 }

@@ -14,7 +14,11 @@ t.test('GET /console serves the page and its assets from the node itself', async
     t.ok(html.includes(asset), `the page loads ${asset}`)
     const response = await fetch(`${httpUrl}${asset}`)
     t.equal(response.status, 200, `${asset} is served`)
+    t.ok((await response.arrayBuffer()).byteLength > 0)
   }
+  const compressed = await fetch(`${httpUrl}/console/console.js`, { headers: { 'accept-encoding': 'br' } })
+  t.equal(compressed.headers.get('content-encoding'), 'br', 'sent compressed to a browser that accepts it')
+  await compressed.arrayBuffer()
   t.equal((await request(httpUrl, 'GET', '/console/nope.js')).status, 404)
 })
 
