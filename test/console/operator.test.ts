@@ -51,7 +51,7 @@ t.test('an operator sees a call appear at once, its legs change as residents act
 
   await row.getByRole('button').click()
   const history = page.locator(`[id="history-${callId}"]`)
-  await history.waitFor({ timeout: UI_TIMEOUT_MS })
+  await history.locator('tbody tr >> nth=3').waitFor({ timeout: UI_TIMEOUT_MS })
   const actions = await history.locator('tbody tr td:nth-child(2)').allTextContents()
   t.same(actions, ['ringing', 'rejected', 'answered', 'hangup'], 'the full history, in order')
   t.equal(await row.getByRole('button').getAttribute('aria-expanded'), 'true')

@@ -91,7 +91,7 @@ t.test('the call log pages with next_cursor, filters through the query, and show
 
   await rows.getByRole('button').click()
   const history = page.locator('[id="history-call-20261129-000000000005"]')
-  await history.waitFor({ timeout: UI_TIMEOUT_MS })
+  await history.locator('tbody tr >> nth=2').waitFor({ timeout: UI_TIMEOUT_MS })
   t.same(await history.locator('tbody tr td:nth-child(2)').allTextContents(), ['ringing', 'answered', 'hangup'])
 
   const summary = await page.locator('#day-chart .summary').textContent()

@@ -18,7 +18,8 @@ export interface MediaCredentials {
   rtc?: Rtc
 }
 
-export type CallView = Omit<CallSession, 'version' | 'deadlines'> & MediaCredentials
+/** A call session; events may carry it without `history`, which `GET /api/mqtt/session` gives in full. */
+export type CallView = Omit<CallSession, 'version' | 'deadlines' | 'history'> & MediaCredentials & { history?: CallSession['history'] }
 
 /** `calls/<call_id>/events`. */
 export interface CallEvent {

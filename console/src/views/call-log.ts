@@ -15,14 +15,26 @@ function time (ms: number | null): string {
   return ms === null ? '—' : new Date(ms).toLocaleString()
 }
 
-function History ({ call }: { call: CallView }) {
+/** A call's full history, read from the node when opened (live events carry none). */
+function History ({ api, call }: { api: Api, call: CallView }) {
+  const [full, setFull] = useState<CallView | null>(null)
+  const [failed, setFailed] = useState<string | null>(null)
+  useEffect(() => {
+    api.get<CallView>(`/api/mqtt/session?call_id=${encodeURIComponent(call.call_id)}`)
+      .then(setFull)
+      .catch((err: Error) => setFailed(err.message))
+  }, [api, call.call_id])
+  const history = full?.history ?? call.history
   return html`<div class="history" id=${`history-${call.call_id}`}>
-    <${Legs} call=${call} />
-    <table>
-      <caption>History of <code>${call.call_id}</code></caption>
-      <thead><tr><th scope="col">seq</th><th scope="col">Action</th><th scope="col">By</th><th scope="col">Reason</th><th scope="col">Time</th></tr></thead>
-      <tbody>${call.history.map((h) => html`<tr><td>${h.seq}</td><td>${h.action}</td><td>${h.actor}</td><td>${h.reason ?? ''}</td><td>${new Date(h.timestamp).toLocaleTimeString()}</td></tr>`)}</tbody>
-    </table>
+    <${Legs} call=${full ?? call} />
+    ${failed === null ? null : html`<p class="error" role="alert">Could not load the full session: ${failed}</p>`}
+    ${history === undefined
+      ? html`<p>Loading the history…</p>`
+      : html`<table>
+        <caption>History of <code>${call.call_id}</code></caption>
+        <thead><tr><th scope="col">seq</th><th scope="col">Action</th><th scope="col">By</th><th scope="col">Reason</th><th scope="col">Time</th></tr></thead>
+        <tbody>${history.map((h) => html`<tr><td>${h.seq}</td><td>${h.action}</td><td>${h.actor}</td><td>${h.reason ?? ''}</td><td>${new Date(h.timestamp).toLocaleTimeString()}</td></tr>`)}</tbody>
+      </table>`}
   </div>`
 }
 
@@ -88,7 +100,7 @@ export function CallLog ({ api, liveEnded }: { api: Api, liveEnded: readonly Cal
       </table>
     </div>
     ${rows.length === 0 && load.state !== 'loading' ? html`<p>No call to show.</p>` : null}
-    ${(() => { const selected = rows.find((c) => c.call_id === open); return selected === undefined ? null : html`<${History} call=${selected} />` })()}
+    ${(() => { const selected = rows.find((c) => c.call_id === open); return selected === undefined ? null : html`<${History} api=${api} call=${selected} />` })()}
     ${cursor === null ? null : html`<button type="button" disabled=${load.state === 'loading'} onClick=${() => { fetchPage(filters, cursor).catch(() => {}) }}>Load more</button>`}
   </section>`
 }
