@@ -19,12 +19,6 @@ const BUILT_CONSOLE = path.join(__dirname, '..', 'web')
  */
 const CONTENT_SECURITY_POLICY = "default-src 'self'; worker-src 'self' blob:; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
-function setSecurityHeaders (headers: { setHeader: (name: string, value: string) => unknown }): void {
-  headers.setHeader('content-security-policy', CONTENT_SECURITY_POLICY)
-  headers.setHeader('x-content-type-options', 'nosniff')
-  headers.setHeader('referrer-policy', 'no-referrer')
-}
-
 /** `GET /console`: the web console, a single page whose assets are all bundled with the node. */
 async function consolePlugin (app: FastifyInstance, options: ConsoleOptions): Promise<void> {
   const root = options.root ?? BUILT_CONSOLE
@@ -32,7 +26,6 @@ async function consolePlugin (app: FastifyInstance, options: ConsoleOptions): Pr
   if (!fs.existsSync(indexFile)) throw new Error(`the console is not built (${indexFile} is missing); run npm run build`)
   const index = fs.readFileSync(indexFile)
   const page = async (_request: unknown, reply: FastifyReply) => {
-    setSecurityHeaders({ setHeader: (name, value) => reply.header(name, value) })
     return await reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(index)
   }
   app.get('/console', { schema: { hide: true } }, page)
@@ -44,8 +37,14 @@ async function consolePlugin (app: FastifyInstance, options: ConsoleOptions): Pr
     index: false,
     wildcard: true,
     schemaHide: true,
-    preCompressed: true,
-    setHeaders: (res) => setSecurityHeaders(res)
+    preCompressed: true
+  })
+  app.addHook('onSend', async (request, reply) => {
+    const url = request.url.split('?', 1)[0] ?? ''
+    if (url !== '/console' && !url.startsWith('/console/')) return
+    reply.header('content-security-policy', CONTENT_SECURITY_POLICY)
+    reply.header('x-content-type-options', 'nosniff')
+    reply.header('referrer-policy', 'no-referrer')
   })
 }
 

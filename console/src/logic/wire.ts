@@ -19,7 +19,10 @@ export interface MediaCredentials {
 }
 
 /** A call session; events may carry it without `history`, which `GET /api/mqtt/session` gives in full. */
-export type CallView = Omit<CallSession, 'version' | 'deadlines' | 'history'> & MediaCredentials & { history?: CallSession['history'] }
+export type CallView = Omit<CallSession, 'version' | 'deadlines' | 'history' | 'history_dropped'> & MediaCredentials & {
+  history?: CallSession['history']
+  history_dropped?: number
+}
 
 /** `calls/<call_id>/events`. */
 export interface CallEvent {
