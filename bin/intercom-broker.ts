@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 import closeWithGrace from 'close-with-grace'
-import { loadConfig, ConfigError } from '../config/env'
+import { describeEnvironment, loadConfig, ConfigError } from '../config/env'
 import { DirectoryError } from '../lib/directory/load'
 import { hashSecret } from '../lib/directory/secrets'
 import { startNode } from '../lib/node'
 
 const USAGE = `usage:
-  intercom-broker                 start a node (configured by environment variables, see README)
+  intercom-broker                 start a node (configured by the environment variables below)
   intercom-broker hash-secret [S] print the hash of secret S (or of standard input) for the directory file
   intercom-broker --help          this text`
 
@@ -19,7 +19,7 @@ async function readStdin (): Promise<string> {
 async function main (args: string[]): Promise<void> {
   const [command, ...rest] = args
   if (command === '--help' || command === '-h' || command === 'help') {
-    process.stdout.write(`${USAGE}\n`)
+    process.stdout.write(`${USAGE}\n\nenvironment (a bad value stops start-up naming the variable):\n${describeEnvironment()}\n`)
     return
   }
   if (command === 'hash-secret') {

@@ -1,21 +1,29 @@
 import { randomBytes } from 'node:crypto'
 import type { Server } from 'node:net'
 import pino, { type Logger } from 'pino'
-import type { Config } from '../config/env'
+import { corsOriginsOf, redisAddressOf, type Config } from '../config/env'
 import { createBroker } from './broker/create-broker'
 import { closeServer, listenMqtt, listenMqtts, readTlsFiles } from './broker/listeners'
 import { createPublisher } from './broker/publisher'
 import { sendErrorReply } from './broker/error-replies'
 import { createRequestRouter } from './broker/requests'
+import { createAuthenticator, type Authenticator } from './auth/authenticator'
 import { loadDirectory } from './directory/load'
 import { IntercomError } from './errors'
-import { buildHttpApp } from './http-app'
-import { CallService } from './calls/call-service'
+import { buildHttpApp, type HttpAppOptions } from './http-app'
+import { listenAs } from './listen-errors'
+import { createCallObserver } from './observability/call-observer'
+import { countMqttConnections } from './observability/connection-metrics'
+import { createMetrics } from './observability/metrics'
+import { readinessOf } from './observability/readiness'
+import { CallService, type CallServiceOptions } from './calls/call-service'
 import { registerCallRequests } from './calls/mqtt-requests'
+import { viewOf } from './calls/view'
 import { startTimerLoop } from './calls/timer-loop'
 import { createCredentials, credentialOptionsFromConfig } from './credentials'
 import { createStateBackends } from './state-backends'
 import callRoutes from '../plugins/call-routes'
+import callRecords from '../plugins/call-records'
 import { startPresence } from './presence/presence'
 import { createStatusFeed } from './presence/status-feed'
 import { createStatusReportHandler } from './presence/status-requests'
@@ -23,15 +31,28 @@ import { createSystemMessenger } from './presence/system-messages'
 import statusRoutes from '../plugins/status-routes'
 import systemRoutes from '../plugins/system-routes'
 import mediaRoutes from '../plugins/media-routes'
+import { createWebhookBackend } from './webhooks/backend'
+import { startWebhooks } from './webhooks/webhooks'
+import webhookRoutes from '../plugins/webhook-routes'
+import { createPushBackend } from './push/backend'
+import { startPushDispatcher } from './push/dispatcher'
+import { trackResidentConnections } from './push/resident-connections'
+import { createWebPushChannel } from './push/webpush'
+import { orderKeys } from './webhooks/producer'
+import pushRoutes from '../plugins/push-routes'
 
 export interface NodeOptions {
   config: Config
   logger?: Logger
+  /** Test-only: see `beforeWrite` in `CallServiceOptions`. */
+  callTestHooks?: Pick<CallServiceOptions, 'beforeWrite'>
 }
 
 export interface IntercomNode {
   readonly id: string
-  readonly ports: { mqtt: number, http: number, mqtts?: number }
+  readonly ports: { mqtt: number, http: number, mqtts?: number, https?: number }
+  /** Every sign-in of this node goes through it. */
+  readonly authenticator: Authenticator
   close (): Promise<void>
 }
 
@@ -40,7 +61,23 @@ const TIMER_LEASE_MS = 5000
 /** Deadlines set on other nodes are noticed within this. */
 const TIMER_POLL_MS = 250
 
+/** Webhook deliveries: bounds and pace of each node's worker. */
+const WEBHOOK_MAX_BODY_BYTES = 262_144
+const WEBHOOK_MAX_INTAKE = 10_000
+const WEBHOOK_MAX_RETRY_DELAY_MS = 3_600_000
+const WEBHOOK_CONCURRENCY = 16
+const WEBHOOK_POLL_MS = 250
+/** Pushes each node sends at once. */
+const PUSH_CONCURRENCY = 32
+
 const VERSION: string = (require('../../package.json') as { version: string }).version
+
+/** Listens and returns the bound port (the configured one may be 0). */
+async function listenHttp (app: { listen: (options: { port: number, host: string }) => Promise<string>, server: Server }, port: number, host: string): Promise<number> {
+  await app.listen({ port, host })
+  const address = app.server.address()
+  return typeof address === 'object' && address !== null ? address.port : port
+}
 
 /** Starts one node: broker, listeners and HTTP sidecar, wired to the call logic. */
 export async function startNode (options: NodeOptions): Promise<IntercomNode> {
@@ -54,20 +91,36 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
     ? readTlsFiles({ cert: config.TLS_CERT, key: config.TLS_KEY })
     : null
   const backends = createStateBackends(config, id, logger)
+  const authenticator = createAuthenticator({
+    directory,
+    throttle: backends.signInThrottle,
+    logger,
+    limits: {
+      failuresPerIdentity: config.SIGN_IN_FAILURES_PER_IDENTITY,
+      failuresPerAddress: config.SIGN_IN_FAILURES_PER_ADDRESS,
+      concurrentChecks: config.SIGN_IN_CONCURRENT_CHECKS,
+      maxWaitingChecks: config.SIGN_IN_MAX_WAITING,
+      maxWaitingChecksPerAddress: config.SIGN_IN_MAX_WAITING_PER_ADDRESS
+    }
+  })
+  const metrics = config.METRICS_ENABLED ? createMetrics(backends.kind === 'redis' ? { redisUp: backends.up } : {}) : undefined
 
   const broker = await createBroker({
     ...backends.broker,
     id,
     directory,
+    authenticator,
     logger,
-    sessionOwners: backends.sessionOwners,
     handleRequest: (context, kind, payload) => requests.handle(context, kind, payload),
     notifyRefusal: (context, topic) => {
       sendErrorReply(publisher, context.identity, new IntercomError('forbidden', `${context.identity.name} may not publish on ${topic}`))
         .catch((err: unknown) => logger.warn({ err }, 'could not send a refusal'))
     }
   })
-  const publisher = createPublisher(broker.aedes)
+  if (metrics !== undefined) countMqttConnections(broker.aedes, broker.contexts, metrics)
+  const publisher = createPublisher(broker.aedes, {
+    onListenerError: (err, topic) => logger.error({ err, topic }, 'a publish listener failed')
+  })
   const requests = createRequestRouter({ publisher, logger, maxPayloadBytes: config.MAX_PAYLOAD_BYTES })
 
   const credentialSetup = credentialOptionsFromConfig(config)
@@ -83,9 +136,11 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
     credentials,
     rateLimiter,
     rateLimitPerSecond: config.RATE_LIMIT_PER_SECOND,
-    timing: { ringTimeoutMs: config.RING_TIMEOUT_MS, maxCallMs: config.MAX_CALL_MS, offlineGraceMs: config.OFFLINE_GRACE_MS },
+    timing: { ringTimeoutMs: config.RING_TIMEOUT_MS, maxCallMs: config.MAX_CALL_MS, offlineGraceMs: config.OFFLINE_GRACE_MS, unlockCooldownMs: config.UNLOCK_COOLDOWN_MS },
     logger,
-    onDeadline: (at) => timers.wake(at)
+    onDeadline: (at) => timers.wake(at),
+    observer: createCallObserver({ logger, ...(metrics === undefined ? {} : { metrics }) }),
+    ...options.callTestHooks
   })
   const timers = startTimerLoop({
     store: callStore,
@@ -96,7 +151,12 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
   })
   registerCallRequests(requests, calls)
 
-  const statusFeed = createStatusFeed({ store: statusStore, publisher })
+  const statusFeed = createStatusFeed({
+    store: statusStore,
+    publisher,
+    rateLimit: { limiter: backends.statusRateLimiter, perSecond: config.STATUS_UPDATES_PER_SECOND },
+    bounds: { maxValueBytes: config.STATUS_MAX_VALUE_BYTES, maxStatusBytes: config.STATUS_MAX_BYTES }
+  })
   const presence = startPresence({
     broker: broker.aedes,
     contexts: broker.contexts,
@@ -112,6 +172,45 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
   requests.on('status_report', createStatusReportHandler(statusFeed))
   const sendSystemMessage = createSystemMessenger({ publisher, directory })
 
+  // Webhooks: a consumer of the publisher's tap, with a store of its own.
+  const webhookBackend = createWebhookBackend(redisAddressOf(config), logger)
+  const webhooks = startWebhooks({
+    store: webhookBackend.store,
+    publisher,
+    logger: logger.child({ component: 'webhooks' }),
+    limits: { maxWebhooks: config.WEBHOOK_MAX_COUNT, maxPendingPerWebhook: config.WEBHOOK_MAX_PENDING, maxBodyBytes: WEBHOOK_MAX_BODY_BYTES, maxIntake: WEBHOOK_MAX_INTAKE },
+    retry: { baseMs: config.WEBHOOK_RETRY_BASE_MS, maxDelayMs: WEBHOOK_MAX_RETRY_DELAY_MS, windowMs: config.WEBHOOK_RETRY_MS },
+    timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+    concurrency: WEBHOOK_CONCURRENCY,
+    pollMs: WEBHOOK_POLL_MS,
+    finalSession: async (callId) => {
+      const session = await callStore.get(callId)
+      return session === null ? null : viewOf(session, null)
+    }
+  })
+
+  // Push: another consumer of the tap, fed by a registry of resident connections.
+  const pushBackend = await createPushBackend({
+    redis: redisAddressOf(config),
+    nodeId: id,
+    vapid: { publicKey: config.PUSH_VAPID_PUBLIC_KEY, privateKey: config.PUSH_VAPID_PRIVATE_KEY, subject: config.PUSH_VAPID_SUBJECT },
+    demo: config.DEMO_CREDENTIALS,
+    logger
+  })
+  const untrackResidents = trackResidentConnections({ broker: broker.aedes, contexts: broker.contexts, registry: pushBackend.connections, logger })
+  const pushChannels = pushBackend.vapid === null ? [] : [createWebPushChannel({ vapid: pushBackend.vapid, timeoutMs: config.PUSH_TIMEOUT_MS })]
+  const pushes = startPushDispatcher({
+    publisher,
+    store: pushBackend.store,
+    connections: pushBackend.connections,
+    channels: pushChannels,
+    logger: logger.child({ component: 'push' }),
+    maxQueue: config.PUSH_MAX_QUEUE,
+    concurrency: PUSH_CONCURRENCY,
+    retryBaseMs: config.PUSH_RETRY_BASE_MS,
+    onFailed: (failure) => webhooks.emit('push.failed', orderKeys.call(failure.call_id), { ...failure })
+  })
+
   const servers: Server[] = []
   const listener = {
     broker: broker.aedes,
@@ -119,38 +218,64 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
     maxPacketBytes: config.MQTT_MAX_PACKET_BYTES,
     onOversize: (reason: string) => logger.warn({ reason }, 'MQTT connection closed: packet too large')
   }
-  const mqtt = await listenMqtt({ ...listener, port: config.MQTT_PORT })
+  const mqtt = await listenAs('MQTT_PORT', config.MQTT_PORT, config.HOST, () => listenMqtt({ ...listener, port: config.MQTT_PORT }))
   servers.push(mqtt.server)
   let mqttsPort: number | undefined
   if (config.MQTTS_PORT !== undefined && tlsOptions !== null) {
-    const mqtts = await listenMqtts({ ...listener, port: config.MQTTS_PORT }, tlsOptions)
+    const mqttsConfigured = config.MQTTS_PORT
+    const mqtts = await listenAs('MQTTS_PORT', mqttsConfigured, config.HOST, () => listenMqtts({ ...listener, port: mqttsConfigured }, tlsOptions))
     servers.push(mqtts.server)
     mqttsPort = mqtts.port
   }
 
-  const http = await buildHttpApp({
+  const httpOptions: HttpAppOptions = {
     logger,
-    directory,
+    authenticator,
     broker: broker.aedes,
     bodyLimit: config.MAX_PAYLOAD_BYTES,
     mqttMaxPacketBytes: config.MQTT_MAX_PACKET_BYTES,
     version: VERSION,
     health: () => ({ node: id, version: VERSION, store: backends.kind, clients: broker.aedes.connectedClients }),
+    readiness: () => readinessOf({
+      ...(backends.kind === 'redis' ? { redis: backends.up() } : {}),
+      listeners: servers.every((server) => server.listening) && httpServers.every((server) => server.listening)
+    }),
+    ...(metrics === undefined ? {} : { metrics: { registry: metrics.registry, ...(config.METRICS_TOKEN === undefined ? {} : { token: config.METRICS_TOKEN }) } }),
+    corsOrigins: corsOriginsOf(config),
     routes: async (app) => {
       await app.register(callRoutes, { calls })
+      await app.register(callRecords, { store: callStore })
       await app.register(mediaRoutes, { credentials, calls })
       await app.register(statusRoutes, { directory, store: statusStore, feed: statusFeed })
       await app.register(systemRoutes, { send: sendSystemMessage })
+      await app.register(webhookRoutes, { webhooks })
+      await app.register(pushRoutes, {
+        directory,
+        store: pushBackend.store,
+        vapidPublicKey: pushBackend.vapid?.publicKey ?? null,
+        kinds: new Set(pushChannels.map((c) => c.kind)),
+        maxPerResident: config.PUSH_MAX_SUBSCRIPTIONS
+      })
     }
-  })
-  await http.listen({ port: config.HTTP_PORT, host: config.HOST })
-  const httpPort = http.server.address()
+  }
+  const http = await buildHttpApp(httpOptions)
+  const httpServers: Server[] = [http.server]
+  const httpPort = await listenAs('HTTP_PORT', config.HTTP_PORT, config.HOST, () => listenHttp(http, config.HTTP_PORT, config.HOST))
+  // HTTPS is a second app with the same routes on its own port: one Node server speaks either HTTP or HTTPS.
+  const https = config.HTTPS_PORT !== undefined && tlsOptions !== null ? await buildHttpApp({ ...httpOptions, https: tlsOptions }) : null
+  let httpsPort: number | undefined
+  if (https !== null && config.HTTPS_PORT !== undefined) {
+    const httpsConfigured = config.HTTPS_PORT
+    httpServers.push(https.server)
+    httpsPort = await listenAs('HTTPS_PORT', httpsConfigured, config.HOST, () => listenHttp(https, httpsConfigured, config.HOST))
+  }
   const ports = {
     mqtt: mqtt.port,
-    http: typeof httpPort === 'object' && httpPort !== null ? httpPort.port : config.HTTP_PORT,
-    ...(mqttsPort === undefined ? {} : { mqtts: mqttsPort })
+    http: httpPort,
+    ...(mqttsPort === undefined ? {} : { mqtts: mqttsPort }),
+    ...(httpsPort === undefined ? {} : { https: httpsPort })
   }
-  logger.info({ node: id, ports }, `intercom-broker listening: mqtt ${ports.mqtt}, http+ws ${ports.http}${mqttsPort === undefined ? '' : `, mqtts ${mqttsPort}`}`)
+  logger.info({ node: id, ports }, `intercom-broker listening: mqtt ${ports.mqtt}, http+ws ${ports.http}${mqttsPort === undefined ? '' : `, mqtts ${mqttsPort}`}${httpsPort === undefined ? '' : `, https+wss ${httpsPort}`}`)
 
   let closing: Promise<void> | null = null
   async function close (): Promise<void> {
@@ -160,13 +285,22 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
     await new Promise<void>((resolve) => broker.aedes.close(() => resolve()))
     await Promise.all(servers.map(closeServer))
     await http.close()
+    await https?.close()
+    untrackResidents()
+    await pushes.close()
+    await pushBackend.close()
+    await webhooks.close()
+    await webhookBackend.close()
     await callStore.close()
     await rateLimiter.close()
+    await backends.statusRateLimiter.close()
+    await backends.signInThrottle.close()
     await backends.close()
   }
   return {
     id,
     ports,
+    authenticator,
     close: () => (closing ??= close())
   }
 }

@@ -1,5 +1,7 @@
 import type { Logger } from 'pino'
-import type { Config } from '../config/env'
+import { redisAddressOf, type Config } from '../config/env'
+import { createMemorySignInThrottle, type SignInThrottle } from './auth/sign-in-throttle'
+import { createRedisSignInThrottle } from './auth/redis-sign-in-throttle'
 import { createRedisBrokerParts } from './cluster/redis-broker-parts'
 import { closeRedis, createRedisConnection } from './cluster/redis-connection'
 import { createMemoryRateLimiter, type RateLimiter } from './limits/rate-limiter'
@@ -9,9 +11,7 @@ import { MemoryCallStore } from './stores/memory-call-store'
 import { createMemoryStatusStore } from './stores/memory-status-store'
 import { RedisCallStore } from './stores/redis-call-store'
 import { createPresenceSweeper, type PresenceSweeper } from './stores/redis-presence-sweeper'
-import { createRedisSessionOwners } from './stores/redis-session-owners'
 import { createRedisStatusStore } from './stores/redis-status-store'
-import { createMemorySessionOwners, type SessionOwners } from './stores/session-owners'
 import type { StatusStore } from './stores/status-store'
 
 /** Where a node keeps what matters: its own memory, or the Redis a cluster shares. */
@@ -19,8 +19,12 @@ export interface StateBackends {
   readonly kind: 'memory' | 'redis'
   readonly callStore: CallStore
   readonly rateLimiter: RateLimiter
+  /** Status updates per device, apart from the identities' control actions. */
+  readonly statusRateLimiter: RateLimiter
+  readonly signInThrottle: SignInThrottle
   readonly statusStore: StatusStore
-  readonly sessionOwners: SessionOwners
+  /** Whether the state can be reached right now: always in memory, while the connection is ready with Redis. */
+  up (): boolean
   /**
    * Starts noticing the device connections of nodes that died (cluster only):
    * each one is handed to `onConnectionLost` as if its socket had closed.
@@ -35,29 +39,36 @@ export interface StateBackends {
 /** A node that has not beaten for PRESENCE_TTL_MS is dead; its devices' connections are closed for it. */
 const PRESENCE_BEAT_MS = 1000
 const PRESENCE_TTL_MS = 5000
+/** Names and addresses a node remembers failures of; about 100 bytes each. */
+const SIGN_IN_THROTTLE_MAX_KEYS = 100_000
 
 export function createStateBackends (config: Config, nodeId: string, logger: Logger): StateBackends {
-  if (config.REDIS_URL === undefined) {
+  const address = redisAddressOf(config)
+  if (address === null) {
     return {
       kind: 'memory',
-      callStore: new MemoryCallStore({ retentionMs: config.CALL_RETENTION_MS }),
+      callStore: new MemoryCallStore({ retentionMs: config.CALL_RETENTION_MS, maxEndedCalls: config.MEMORY_MAX_ENDED_CALLS, maxEndedBytes: config.MEMORY_MAX_ENDED_CALL_BYTES }),
       rateLimiter: createMemoryRateLimiter({ perSecond: config.RATE_LIMIT_PER_SECOND }),
+      statusRateLimiter: createMemoryRateLimiter({ perSecond: config.STATUS_UPDATES_PER_SECOND }),
+      signInThrottle: createMemorySignInThrottle({ windowMs: config.SIGN_IN_THROTTLE_MS, maxKeys: SIGN_IN_THROTTLE_MAX_KEYS }),
       statusStore: createMemoryStatusStore(),
-      sessionOwners: createMemorySessionOwners(),
+      up: () => true,
       sweepPresence: () => {},
       broker: {},
       close: async () => {}
     }
   }
-  const redis = createRedisConnection(config.REDIS_URL, 'intercom-state', logger)
-  const brokerParts = createRedisBrokerParts({ url: config.REDIS_URL, logger })
+  const redis = createRedisConnection(address, 'intercom-state', logger)
+  const brokerParts = createRedisBrokerParts({ address, logger })
   let sweeper: PresenceSweeper | null = null
   return {
     kind: 'redis',
-    callStore: new RedisCallStore({ redis, retentionMs: config.CALL_RETENTION_MS }),
+    callStore: new RedisCallStore({ redis, retentionMs: config.CALL_RETENTION_MS, longestCallMs: config.RING_TIMEOUT_MS + config.MAX_CALL_MS + config.OFFLINE_GRACE_MS }),
     rateLimiter: createRedisRateLimiter({ redis, perSecond: config.RATE_LIMIT_PER_SECOND }),
+    statusRateLimiter: createRedisRateLimiter({ redis, perSecond: config.STATUS_UPDATES_PER_SECOND, prefix: 'intercom:status-' }),
+    signInThrottle: createRedisSignInThrottle({ redis, windowMs: config.SIGN_IN_THROTTLE_MS }),
     statusStore: createRedisStatusStore({ redis, nodeId }),
-    sessionOwners: createRedisSessionOwners({ redis }),
+    up: () => redis.status === 'ready',
     sweepPresence (onConnectionLost) {
       sweeper = createPresenceSweeper({
         redis,

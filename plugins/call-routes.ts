@@ -2,9 +2,9 @@ import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { CallService } from '../lib/calls/call-service'
-import { CallViewSchema } from '../lib/calls/messages'
-import { ActionBodySchema, actionRequestOf, EndSessionBodySchema, SessionQuerySchema, StartCallBodySchema } from '../lib/calls/requests'
-import { IntercomError, successEnvelope } from '../lib/errors'
+import { ActionBodySchema, actionRequestOf, EndSessionBodySchema, SessionQuerySchema, StartCallBodySchema, startRequestOf } from '../lib/calls/request-bodies'
+import { CallViewSchema } from '../lib/calls/view'
+import { successEnvelope } from '../lib/errors'
 import { responsesOf } from '../lib/http-schemas'
 import { identityOf } from './auth'
 
@@ -14,7 +14,7 @@ export interface CallRoutesOptions {
 
 const TAGS = ['calls']
 
-/** The call routes of CONTRACT §4 (`/api/mqtt/...`), onto the same call service as the MQTT requests. */
+/** The call routes (`/api/mqtt/...`), onto the same call service as the MQTT requests. */
 async function callRoutes (fastify: FastifyInstance, options: CallRoutesOptions): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   const { calls } = options
@@ -29,19 +29,7 @@ async function callRoutes (fastify: FastifyInstance, options: CallRoutesOptions)
       body: StartCallBodySchema,
       response
     }
-  }, async (request) => {
-    const body = request.body
-    const deviceId = body.device_device_id ?? body.device_id
-    if (deviceId === undefined) throw new IntercomError('invalid_request', 'device_device_id is required')
-    const view = await calls.start(identityOf(request), {
-      deviceId,
-      provider: body.provider ?? 'trtc',
-      ...(body.target_resident_id === undefined ? {} : { targetResidentId: body.target_resident_id }),
-      ...(body.household_number === undefined ? {} : { householdNumber: body.household_number }),
-      ...(body.timestamp === undefined ? {} : { timestamp: body.timestamp })
-    })
-    return successEnvelope(view)
-  })
+  }, async (request) => successEnvelope(await calls.start(identityOf(request), startRequestOf(request.body))))
 
   for (const side of ['device', 'resident'] as const) {
     app.post(`/api/mqtt/controller/${side}`, {

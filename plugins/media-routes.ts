@@ -3,8 +3,8 @@ import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { CallService } from '../lib/calls/call-service'
-import { CallViewSchema } from '../lib/calls/messages'
-import { DirectCallBodySchema } from '../lib/calls/requests'
+import { DirectCallBodySchema, directStartRequestOf } from '../lib/calls/request-bodies'
+import { CallViewSchema } from '../lib/calls/view'
 import type { Provider } from '../lib/calls/session'
 import { requireRtc, requireTrtc, type Credentials } from '../lib/credentials'
 import { rtcUserId, RtcTokenResponseSchema, TrtcUserSigResponseSchema } from '../lib/credentials/provider'
@@ -70,8 +70,8 @@ async function mediaRoutes (fastify: FastifyInstance, options: MediaRoutesOption
     const who = identityOf(request)
     const { user_id: userId, channel_id: channelId } = request.body
     assertOwnUserId(who, userId)
-    // 404 for an unknown call, 403 for a call that is not the caller's.
-    if (who.kind !== 'service') await calls.get(who, channelId)
+    // 404 for an unknown call, 403 for a call that is not the caller's or whose leg ended.
+    if (who.kind !== 'service') await calls.assertMediaAccess(who, channelId)
     const tokens = requireRtc(credentials)
     const { token, expire_at: expireAt } = tokens.token(userId, channelId)
     return successEnvelope({ provider: tokens.name, app_id: tokens.appId, user_id: userId, channel_id: channelId, token, expire_at: expireAt })
@@ -91,15 +91,7 @@ async function mediaRoutes (fastify: FastifyInstance, options: MediaRoutesOption
         body: DirectCallBodySchema,
         response: responsesOf(CallViewSchema)
       }
-    }, async (request) => {
-      const body = request.body
-      return successEnvelope(await calls.start(identityOf(request), {
-        deviceId: body.device_id,
-        targetResidentId: body.resident_id,
-        provider,
-        ...(body.timestamp === undefined ? {} : { timestamp: body.timestamp })
-      }))
-    })
+    }, async (request) => successEnvelope(await calls.start(identityOf(request), directStartRequestOf(request.body, provider))))
   }
 }
 

@@ -1,7 +1,7 @@
-import { Aedes, type Client } from 'aedes'
+import { Aedes } from 'aedes'
 import type { Logger } from 'pino'
+import type { Authenticator } from '../auth/authenticator'
 import type { Directory } from '../directory/directory'
-import type { SessionOwners } from '../stores/session-owners'
 import { ClientContexts } from './client-context'
 import { createHooks, type RefusalNotifier, type RequestHandler } from './hooks'
 
@@ -9,10 +9,10 @@ export interface BrokerOptions {
   /** Unique per node of a cluster. */
   id: string
   directory: Directory
+  authenticator: Authenticator
   logger: Logger
   handleRequest: RequestHandler
   notifyRefusal: RefusalNotifier
-  sessionOwners: SessionOwners
   /** aedes persistence and mqemitter; in-memory ones when absent. */
   persistence?: unknown
   mq?: unknown
@@ -28,23 +28,22 @@ export interface IntercomBroker {
 /** The embedded Aedes broker with the product's hooks in place. */
 export async function createBroker (options: BrokerOptions): Promise<IntercomBroker> {
   const contexts = new ClientContexts()
-  let aedes: Aedes | null = null
   const hooks = createHooks({
-    // Aedes keeps its connected clients by id; the field is not in its typings.
-    findClient: (clientId) => (aedes as unknown as { clients?: Record<string, Client> } | null)?.clients?.[clientId],
     directory: options.directory,
+    authenticator: options.authenticator,
     contexts,
     logger: options.logger,
     handleRequest: options.handleRequest,
-    notifyRefusal: options.notifyRefusal,
-    sessionOwners: options.sessionOwners
+    notifyRefusal: options.notifyRefusal
   })
-  aedes = await Aedes.createBroker({
+  const aedes = await Aedes.createBroker({
     id: options.id,
     persistence: options.persistence,
     mq: options.mq,
     // Only when set: an explicit undefined would replace Aedes' default and make it beat every millisecond.
     ...(options.heartbeatInterval === undefined ? {} : { heartbeatInterval: options.heartbeatInterval }),
+    // Ids are scoped to the identity (client-ids.ts); the 3.1 length rule is checked on the id the client sent.
+    maxClientsIdLength: Number.MAX_SAFE_INTEGER,
     ...hooks
   })
   aedes.on('clientError', (client, err) => {

@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto'
 import type { AedesOptions, Client } from 'aedes'
 import type { Logger } from 'pino'
+import type { Authenticator } from '../auth/authenticator'
+import { mqttOrigin } from '../auth/mqtt-origin'
 import type { Directory } from '../directory/directory'
-import type { SessionOwners } from '../stores/session-owners'
 import type { Identity } from '../identity'
 import { compileRights, type RequestKind, type TopicRights } from '../topics/rights'
 import { DISCARD_TOPIC } from '../topics/names'
 import type { ClientContext, ClientContexts } from './client-context'
+import { MQTT31_MAX_CLIENT_ID, scopedClientId } from './client-ids'
 
 /** Handles one MQTT request (a publish on a request topic); never throws. */
 export type RequestHandler = (context: ClientContext, request: RequestKind, payload: Buffer) => Promise<void>
@@ -16,18 +18,18 @@ export type RefusalNotifier = (context: ClientContext, topic: string) => void
 
 export interface HookOptions {
   directory: Directory
+  authenticator: Authenticator
   contexts: ClientContexts
   logger: Logger
   handleRequest: RequestHandler
   notifyRefusal: RefusalNotifier
-  /** The connected client with this id on this node, if any. */
-  findClient: (clientId: string) => Client | undefined
-  sessionOwners: SessionOwners
 }
 
 type Hooks = Required<Pick<AedesOptions, 'preConnect' | 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'authorizeForward'>>
 
 const CONNACK = { IDENTIFIER_REJECTED: 2, SERVER_UNAVAILABLE: 3, BAD_CREDENTIALS: 4, NOT_AUTHORIZED: 5 } as const
+/** A throttled sign-in is not told whether its secret was right. */
+const SIGN_IN_REFUSAL = { bad_credentials: CONNACK.BAD_CREDENTIALS, throttled: CONNACK.NOT_AUTHORIZED, busy: CONNACK.SERVER_UNAVAILABLE } as const
 
 function refusal (returnCode: number, message: string): Error & { returnCode: number } {
   return Object.assign(new Error(message), { returnCode })
@@ -49,9 +51,9 @@ function discard (packet: { topic: string, retain: boolean, payload: Buffer | st
  * (CONTRACT §2), and that hand request topics to the call logic.
  */
 export function createHooks (options: HookOptions): Hooks {
-  const { directory, contexts, logger, handleRequest, notifyRefusal, findClient, sessionOwners } = options
-  // MQTT-3.1.3-8: a zero-length client id needs a clean session.
-  const emptyIdWithSession = new WeakSet<Client>()
+  const { directory, authenticator, contexts, logger, handleRequest, notifyRefusal } = options
+  // Client ids refused at CONNECT (CONNACK 0x02), answered once authentication runs.
+  const refusedIds = new WeakMap<Client, string>()
   // Rights depend on the identity alone: every connection of one identity shares them.
   const rightsByIdentity = new Map<string, TopicRights>()
   const rightsOf = (identity: Identity): TopicRights => {
@@ -65,40 +67,37 @@ export function createHooks (options: HookOptions): Hooks {
 
   return {
     preConnect (client, packet, callback) {
-      if (packet.clientId === '' && !packet.clean) emptyIdWithSession.add(client)
+      if (packet.clientId === '') {
+        // MQTT-3.1.3-8. A zero-length id with a clean session gets Aedes' `aedes_<uuid>`, which has no scope and no collision.
+        if (!packet.clean) refusedIds.set(client, 'a client without an id must ask for a clean session')
+      } else if (packet.protocolVersion === 3 && packet.clientId.length > MQTT31_MAX_CLIENT_ID) {
+        refusedIds.set(client, `an MQTT 3.1 client id has at most ${MQTT31_MAX_CLIENT_ID} characters`)
+      } else if (typeof packet.username === 'string') {
+        // Before Aedes sets client.id from it: the id is the identity's own from the start.
+        // An unauthenticated username goes no further than authentication.
+        packet.clientId = scopedClientId(packet.username, packet.clientId)
+      }
       callback(null, true)
     },
 
     authenticate (client, username, password, callback) {
-      if (emptyIdWithSession.has(client)) {
-        callback(refusal(CONNACK.IDENTIFIER_REJECTED, 'a client without an id must ask for a clean session'), null)
+      const idRefusal = refusedIds.get(client)
+      if (idRefusal !== undefined) {
+        callback(refusal(CONNACK.IDENTIFIER_REJECTED, idRefusal), null)
         return
       }
       if (username === undefined || username === '' || password === undefined) {
         callback(refusal(CONNACK.NOT_AUTHORIZED, 'anonymous connections are not allowed'), null)
         return
       }
-      directory.authenticate(username, password.toString('utf8')).then((identity) => {
-        if (identity === null) {
-          callback(refusal(CONNACK.BAD_CREDENTIALS, 'bad username or password'), null)
+      authenticator.authenticate({ username, credential: password.toString('utf8'), ...mqttOrigin(client) }).then((signIn) => {
+        if (!signIn.ok) {
+          callback(refusal(SIGN_IN_REFUSAL[signIn.reason], signIn.message), null)
           return
         }
-        // A session takeover is for the same identity only: nobody can kick another identity off
-        // by reusing its client id, nor take over or wipe its persistent session.
-        const holder = findClient(client.id)
-        const holderIdentity = holder === undefined || holder === client ? undefined : contexts.get(holder)?.identity
-        if (holderIdentity !== undefined && holderIdentity.name !== identity.name) {
-          callback(refusal(CONNACK.IDENTIFIER_REJECTED, `client id ${client.id} is in use by another identity`), null)
-          return
-        }
-        return sessionOwners.claim(client.id, identity.name, !client.clean).then((mayUse) => {
-          if (!mayUse) {
-            callback(refusal(CONNACK.IDENTIFIER_REJECTED, `client id ${client.id} belongs to another identity's session`), null)
-            return
-          }
-          contexts.set(client, { identity, rights: rightsOf(identity), connectionId: randomUUID(), queue: Promise.resolve() })
-          callback(null, true)
-        })
+        const { identity } = signIn
+        contexts.set(client, { identity, rights: rightsOf(identity), connectionId: randomUUID(), queue: Promise.resolve() })
+        callback(null, true)
       }).catch((err: unknown) => {
         logger.error({ err }, 'authentication failed unexpectedly')
         callback(refusal(CONNACK.SERVER_UNAVAILABLE, 'authentication is unavailable; retry'), null)

@@ -6,13 +6,18 @@ import { IntercomError } from '../errors'
 import { identity, type Identity } from '../identity'
 import { enforceRateLimit, type RateLimiter } from '../limits/rate-limiter'
 import type { CallStore } from '../stores/call-store'
-import { topics } from '../topics/names'
+import type { CallObserver } from '../observability/call-observer'
 import { newCallId } from './call-id'
+import { assertMayJoinMedia, assertMayRead, assertMayStart, mayJoinMedia, partyOf, type Side } from './call-rights'
 import type { Effect } from './effects'
 import { startCall, transition, type CallEvent, type MachineOptions } from './machine'
-import { controlMessage, eventMessage, inviteMessage, viewOf, type CallView } from './messages'
-import type { ActionRequest } from './requests'
-import type { CallSession, Provider, TimerName } from './session'
+import { render } from './render'
+import type { ActionRequest, StartRequest } from './request-bodies'
+import { ringTargets } from './ring-targets'
+import { TIMERS, type CallSession, type Provider, type TimerName } from './session'
+import { viewOf, type CallView } from './view'
+
+export type { StartRequest } from './request-bodies'
 
 export interface CallServiceOptions {
   store: CallStore
@@ -23,26 +28,27 @@ export interface CallServiceOptions {
   rateLimitPerSecond: number
   timing: MachineOptions
   logger: Logger
-  /** Told when a transition sets a deadline, so the timer loop can wake in time. */
+  /** Told the earliest deadline of a session just written, so the timer loop can wake in time. */
   onDeadline?: (at: number) => void
+  /**
+   * Test-only seam: awaited after the machine ran on a read session and before
+   * the compare-and-set write, so a test can make two requests meet between
+   * read and write. Production leaves it unset.
+   */
+  beforeWrite?: (callId: string, event: CallEvent) => Promise<void>
+  /** Told of every new call and every stored change, after its messages are published (logs, metrics). */
+  observer?: CallObserver
   now?: () => number
-}
-
-export interface StartRequest {
-  deviceId: string
-  targetResidentId?: string
-  householdNumber?: string
-  timestamp?: number
-  provider: Provider
 }
 
 /** A transition lost its compare-and-set this many times in a row: something is very wrong. */
 const MAX_ATTEMPTS = 50
 
 /**
- * The shell around the pure machine: checks rights, reads and writes the
- * store with compare-and-set, and turns effects into MQTT messages. HTTP
- * routes and MQTT requests both come through here.
+ * The shell around the pure machine: reads and writes the store with
+ * compare-and-set and publishes what the machine asks for. HTTP routes and
+ * MQTT requests both come through here. Rights are in `call-rights.ts` and the
+ * table, whom to ring in `ring-targets.ts`, messages in `render.ts`.
  */
 export class CallService {
   readonly #options: CallServiceOptions
@@ -53,25 +59,25 @@ export class CallService {
     this.#now = options.now ?? Date.now
   }
 
-  /** Rings the residents of a device (CONTRACT §4 `/api/mqtt/call`). */
+  /** Rings the residents of a device. */
   async start (actor: Identity, request: StartRequest): Promise<CallView> {
+    const arrived = performance.now()
     const { directory, store, timing } = this.#options
     const { deviceId } = request
-    if (!(actor.kind === 'service' || (actor.kind === 'device' && actor.id === deviceId))) {
-      throw new IntercomError('forbidden', `${actor.name} may not start a call for device ${deviceId}; a device calls only for itself`)
-    }
+    assertMayStart(actor, deviceId)
     await this.#limit(actor)
     if (!directory.hasDevice(deviceId)) throw new IntercomError('not_found', `no device ${deviceId} in the directory`)
     this.#assertProvider(request.provider)
-    const targets = this.#targets(request)
-    const busy = await store.connectedResidents([...targets])
+    const targets = [...ringTargets(directory, request)]
+    const [busy, activeCall] = await Promise.all([store.connectedResidents(targets), store.activeCallOfDevice(deviceId)])
     const now = this.#now()
     const result = startCall({
       callId: newCallId(now),
       provider: request.provider,
       deviceId,
-      targets: [...targets],
+      targets,
       busy: targets.filter((r) => busy.has(r)),
+      activeCall,
       householdNumber: request.householdNumber ?? null,
       ...(request.timestamp === undefined ? {} : { timestamp: request.timestamp })
     }, now, timing)
@@ -84,45 +90,65 @@ export class CallService {
     }
     await store.create(session)
     await this.#perform(session, result.effects, now, signed)
+    this.#options.observer?.started(session, request.door ?? 'http', performance.now() - arrived)
     return viewOf(session, signed.get(identity('device', deviceId).name) ?? null)
   }
 
-  /** A device's or a resident's action on a call (`/api/mqtt/controller/*`, `.../calls/action`). */
-  async act (actor: Identity, side: 'device' | 'resident', request: ActionRequest): Promise<CallView> {
-    const party = await this.#partyFor(actor, side, request)
+  /** A device's or a resident's action on a call (controller routes, `.../calls/action`). */
+  async act (actor: Identity, side: Side, request: ActionRequest): Promise<CallView> {
     await this.#limit(actor)
-    const event: CallEvent = {
-      type: 'action',
-      actor: party,
-      action: request.action,
-      reason: request.reason ?? null,
-      ...(request.timestamp === undefined ? {} : { timestamp: request.timestamp })
-    }
-    const session = await this.#apply(request.call_id, event)
-    return viewOf(session, this.#credentialsFor(session.provider, identity(party.kind, party.id), session.call_id))
+    let party: Identity = actor
+    const session = await this.#apply(request.call_id, (current) => {
+      const { kind, id } = partyOf(actor, side, request.resident_id, current)
+      party = identity(kind, id)
+      return {
+        type: 'action',
+        actor: { kind, id },
+        action: request.action,
+        reason: request.reason ?? null,
+        ...(request.timestamp === undefined ? {} : { timestamp: request.timestamp })
+      }
+    })
+    return this.#viewFor(party, session)
   }
 
-  /** End-session (§4): a service, or a party of the call, forces the end. */
+  /** End-session: a service, the call's device, or a resident still in the call forces the end. */
   async end (actor: Identity, callId: string, reason?: string): Promise<CallView> {
-    const current = await this.#load(callId)
-    this.#assertReader(actor, current)
     await this.#limit(actor)
-    const session = await this.#apply(callId, { type: 'end', by: actor.name, reason: reason ?? null })
-    return viewOf(session, this.#credentialsFor(session.provider, actor, session.call_id))
+    const session = await this.#apply(callId, () => ({ type: 'end', by: actor, reason: reason ?? null }))
+    return this.#viewFor(actor, session)
   }
 
-  /** The session as `actor` may see it, with its own credentials. */
+  /** The session as `actor` may see it, with its own credentials while it is in the call. */
   async get (actor: Identity, callId: string): Promise<CallView> {
     const session = await this.#load(callId)
-    this.#assertReader(actor, session)
-    return viewOf(session, this.#credentialsFor(session.provider, actor, session.call_id))
+    assertMayRead(actor, session)
+    return this.#viewFor(actor, session)
   }
 
-  /** Presence news for a device: its active call may end (§6 device offline). */
+  /** Throws unless `actor` may have media credentials for the call's room (a service always may). */
+  async assertMediaAccess (actor: Identity, callId: string): Promise<void> {
+    assertMayJoinMedia(actor, await this.#load(callId))
+  }
+
+  /** Presence news for a device: its active call may end (device offline). */
   async devicePresence (deviceId: string, online: boolean): Promise<void> {
     const callId = await this.#options.store.activeCallOfDevice(deviceId)
     if (callId === null) return
     await this.#applyQuietly(callId, { type: 'device_presence', online })
+  }
+
+  /** The device left the directory: its active call ends `forced`, reason `device_removed`. */
+  async deviceRemoved (deviceId: string): Promise<void> {
+    const callId = await this.#options.store.activeCallOfDevice(deviceId)
+    if (callId === null) return
+    await this.#applyQuietly(callId, { type: 'device_removed' })
+  }
+
+  /** A resident left the directory: each leg ringing it is cancelled, reason `removed`. */
+  async residentRemoved (residentId: string): Promise<void> {
+    const callIds = await this.#options.store.ringingCallsOfResident(residentId)
+    await Promise.all(callIds.map((callId) => this.#applyQuietly(callId, { type: 'resident_removed', residentId })))
   }
 
   /** A deadline came due (the timer loop holds its lease). */
@@ -132,7 +158,7 @@ export class CallService {
 
   async #applyQuietly (callId: string, event: CallEvent): Promise<void> {
     try {
-      await this.#apply(callId, event)
+      await this.#apply(callId, () => event)
     } catch (err) {
       // A call that ended or expired meanwhile makes a late event moot.
       if (err instanceof IntercomError && (err.code === 'call_not_found' || err.code === 'invalid_transition')) return
@@ -141,16 +167,19 @@ export class CallService {
   }
 
   /** Reads, runs the machine, compare-and-sets; on a lost race, again with the winner's session. */
-  async #apply (callId: string, event: CallEvent): Promise<CallSession> {
-    const { store, timing } = this.#options
+  async #apply (callId: string, eventOf: (current: CallSession) => CallEvent): Promise<CallSession> {
+    const { store, timing, beforeWrite } = this.#options
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const current = await this.#load(callId)
+      const event = eventOf(current)
       const now = this.#now()
       const result = transition(current, event, now, timing)
       if (!result.ok) throw result.error
       if (!result.changed) return current
+      if (beforeWrite !== undefined) await beforeWrite(callId, event)
       if (await store.compareAndSet(result.session, current.version)) {
         await this.#perform(result.session, result.effects, now)
+        this.#options.observer?.transitioned(current, result.session)
         return result.session
       }
     }
@@ -163,88 +192,19 @@ export class CallService {
     return session
   }
 
-  /** Publishes the effects in order; per topic, MQTT keeps that order. */
+  /** Wakes the timer loop for the session's next deadline, then publishes the effects in order (MQTT keeps it per topic). */
   async #perform (session: CallSession, effects: Effect[], now: number, signed?: Map<string, CallCredentials | null>): Promise<void> {
-    const { publisher } = this.#options
+    const deadlines = TIMERS.map((timer) => session.deadlines[timer]).filter((at): at is number => at !== null)
+    if (deadlines.length > 0) this.#options.onDeadline?.(Math.min(...deadlines))
     const credentialsOf = (who: Identity): CallCredentials | null =>
       signed?.get(who.name) ?? this.#credentialsFor(session.provider, who, session.call_id)
-    const sends: Array<Promise<void>> = []
-    for (const effect of effects) {
-      switch (effect.type) {
-        case 'invite': {
-          const credentials = credentialsOf(identity('resident', effect.residentId))
-          sends.push(publisher.publish(topics.invite(effect.residentId), inviteMessage(session, effect.residentId, credentials)))
-          break
-        }
-        case 'control': {
-          const to = effect.to
-          const credentials = effect.withSession === true ? credentialsOf(identity(to.kind, to.id)) : null
-          const topic = to.kind === 'device' ? topics.deviceControl(to.id) : topics.residentControl(to.id)
-          sends.push(publisher.publish(topic, controlMessage(session, effect, now, credentials)))
-          break
-        }
-        case 'event':
-          sends.push(publisher.publish(topics.callEvents(session.call_id), eventMessage(session, effect, now)))
-          break
-        case 'set_timer':
-          this.#options.onDeadline?.(effect.at)
-          break
-        case 'clear_timer':
-          // The store drops the timer with the deadline.
-          break
-      }
-    }
-    await Promise.all(sends)
+    const { publisher } = this.#options
+    await Promise.all(render(session, effects, now, credentialsOf).map(({ topic, payload }) => publisher.publish(topic, payload)))
   }
 
-  /** Who rings: the one target, else the household, else every resident of the device (§4). */
-  #targets (request: StartRequest): readonly string[] {
-    const { directory } = this.#options
-    const { deviceId, targetResidentId, householdNumber } = request
-    if (targetResidentId !== undefined) {
-      if (!directory.hasResident(targetResidentId)) throw new IntercomError('not_found', `no resident ${targetResidentId} in the directory`)
-      if (!directory.residentsOfDevice(deviceId).includes(targetResidentId)) {
-        throw new IntercomError('forbidden', `resident ${targetResidentId} is not associated with device ${deviceId}`)
-      }
-      return [targetResidentId]
-    }
-    if (householdNumber !== undefined) {
-      if (!directory.householdsOfDevice(deviceId).includes(householdNumber)) {
-        throw new IntercomError('forbidden', `household ${householdNumber} is not served by device ${deviceId}`)
-      }
-      return directory.residentsOfHousehold(householdNumber)
-    }
-    return directory.residentsOfDevice(deviceId)
-  }
-
-  /** The party a request acts as: a device or resident for itself, a service for a named one. */
-  async #partyFor (actor: Identity, side: 'device' | 'resident', request: ActionRequest): Promise<{ kind: 'device' | 'resident', id: string }> {
-    if (side === 'device') {
-      if (actor.kind === 'device') return { kind: 'device', id: actor.id }
-      if (actor.kind === 'service') return { kind: 'device', id: (await this.#load(request.call_id)).device_device_id }
-      throw new IntercomError('forbidden', `${actor.name} may not act as a device`)
-    }
-    if (actor.kind === 'resident') {
-      if (request.resident_id !== undefined && request.resident_id !== actor.id) {
-        throw new IntercomError('forbidden', `resident/${actor.id} may not act for resident ${request.resident_id}`)
-      }
-      return { kind: 'resident', id: actor.id }
-    }
-    if (actor.kind === 'service') {
-      if (request.resident_id === undefined) {
-        throw new IntercomError('invalid_request', 'call_info.resident_id is required when a service acts for a resident')
-      }
-      return { kind: 'resident', id: request.resident_id }
-    }
-    throw new IntercomError('forbidden', `${actor.name} may not act as a resident`)
-  }
-
-  /** A service, the call's device, or a resident the call rang. */
-  #assertReader (actor: Identity, session: CallSession): void {
-    const allowed = actor.kind === 'service' ||
-      (actor.kind === 'device' && actor.id === session.device_device_id) ||
-      (actor.kind === 'resident' && session.legs.some((leg) => leg.resident_id === actor.id && leg.state !== 'busy'))
-    if (!allowed) throw new IntercomError('forbidden', `${actor.name} is not a party of call ${session.call_id}`)
+  /** The session with `who`'s credentials, only while `who` is in the call. */
+  #viewFor (who: Identity, session: CallSession): CallView {
+    return viewOf(session, mayJoinMedia(who, session) ? this.#credentialsFor(session.provider, who, session.call_id) : null)
   }
 
   async #limit (actor: Identity): Promise<void> {

@@ -1,4 +1,4 @@
-import type { CallAction, TimerName } from './session'
+import type { CallAction } from './session'
 
 /** What a transition asks the shell to do, as data. The shell fills payloads from the new session. */
 
@@ -23,7 +23,7 @@ export interface ControlEffect {
   withSession?: true
 }
 
-/** `calls/<call_id>/events`, with the session after the transition. */
+/** `calls/<call_id>/events`: the transition, with a summary of the session after it. */
 export interface EventEffect {
   type: 'event'
   action: CallAction
@@ -31,15 +31,4 @@ export interface EventEffect {
   reason: string | null
 }
 
-export interface SetTimerEffect {
-  type: 'set_timer'
-  timer: TimerName
-  at: number
-}
-
-export interface ClearTimerEffect {
-  type: 'clear_timer'
-  timer: TimerName
-}
-
-export type Effect = InviteEffect | ControlEffect | EventEffect | SetTimerEffect | ClearTimerEffect
+export type Effect = InviteEffect | ControlEffect | EventEffect

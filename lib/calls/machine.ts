@@ -1,20 +1,28 @@
 import { IntercomError } from '../errors'
-import { identity } from '../identity'
+import { identity, type Identity } from '../identity'
+import type { Party } from './call-rights'
 import type { ControlEffect, ControlTarget, Effect } from './effects'
-import type { CallAction, CallSession, ClientAction, EndReason, Leg, Provider, TimerName } from './session'
+import { GUARDS, START_GUARDS, SYSTEM_ACTOR, type Actor, type GuardContext, type StartContext } from './guards'
+import type { CallAction, CallSession, ClientAction, EndReason, HistoryEntry, Leg, Provider, TimerName } from './session'
 import { TIMERS } from './session'
-import { TRANSITIONS, type Rule, type SystemInput, type Verdict } from './transitions'
+import { START, TRANSITIONS, type Outcome, type Rule, type SystemInput, type Verdict } from './transitions'
 
 /**
  * The call state machine: pure functions from (session, event, now) to the next
- * session and the effects the shell must carry out. No I/O, no clock.
+ * session and the effects the shell must carry out. No I/O, no clock. Every
+ * decision is a verdict of `transitions.ts`; the rules here only apply one.
  */
 
 export interface MachineOptions {
   ringTimeoutMs: number
   maxCallMs: number
   offlineGraceMs: number
+  /** An unlock within this long of the last one is refused. */
+  unlockCooldownMs: number
 }
+
+/** `history` keeps every state change, and this many of the latest repeatable commands (unlock). */
+export const HISTORY_COMMANDS_KEPT = 20
 
 export interface StartParams {
   callId: string
@@ -24,6 +32,8 @@ export interface StartParams {
   targets: string[]
   /** The targets already in a connected call: they get a `busy` leg and no invite. */
   busy: string[]
+  /** The device's active call as the store last saw it. */
+  activeCall: string | null
   householdNumber: string | null
   reason?: string | null
   timestamp?: number
@@ -31,17 +41,17 @@ export interface StartParams {
 
 export interface ActionEvent {
   type: 'action'
-  actor: { kind: 'device' | 'resident', id: string }
+  actor: Party
   action: ClientAction
   reason?: string | null
   /** The client's own timestamp, echoed in `call_info`. */
   timestamp?: number
 }
 
-/** End-session by `by` (an identity name). */
+/** End-session by `by`. */
 export interface EndEvent {
   type: 'end'
-  by: string
+  by: Identity
   reason?: string | null
 }
 
@@ -56,7 +66,18 @@ export interface PresenceEvent {
   online: boolean
 }
 
-export type CallEvent = ActionEvent | EndEvent | TimerEvent | PresenceEvent
+/** The device left the directory. */
+export interface DeviceRemovedEvent {
+  type: 'device_removed'
+}
+
+/** A resident left the directory. */
+export interface ResidentRemovedEvent {
+  type: 'resident_removed'
+  residentId: string
+}
+
+export type CallEvent = ActionEvent | EndEvent | TimerEvent | PresenceEvent | DeviceRemovedEvent | ResidentRemovedEvent
 
 export type StartResult =
   | { ok: true, session: CallSession, effects: Effect[] }
@@ -66,20 +87,18 @@ export type TransitionResult =
   | { ok: true, session: CallSession, effects: Effect[], changed: boolean }
   | { ok: false, error: IntercomError }
 
-const SYSTEM = 'system'
-
 export function startCall (params: StartParams, now: number, options: MachineOptions): StartResult {
   const { callId, deviceId, targets, busy } = params
-  if (targets.length === 0) {
-    return fail('no_residents', `Device ${deviceId} has no resident to ring: add residents to its households in the directory.`)
+  const actor = identity('device', deviceId).name
+  const context: StartContext = { targets, busy, activeCall: params.activeCall }
+  const failed = START.guards.find((check) => !START_GUARDS[check.guard](context))
+  if (failed !== undefined) {
+    const { otherwise } = failed
+    if (otherwise.kind === 'ignore') throw new IntercomError('internal', 'a call start cannot be ignored')
+    return { ok: false, error: new IntercomError(otherwise.code, `Device ${deviceId}: ${otherwise.hint}.`) }
   }
   const legs: Leg[] = targets.map(r => ({ resident_id: r, state: busy.includes(r) ? 'busy' : 'ringing' }))
-  if (!legs.some(l => l.state === 'ringing')) {
-    return fail('residents_busy', 'Every resident to ring is already in a call: try again later.')
-  }
-  const actor = identity('device', deviceId).name
   const reason = params.reason ?? null
-  const ring = now + options.ringTimeoutMs
   const session: CallSession = {
     call_id: callId,
     status: 'ringing',
@@ -95,117 +114,124 @@ export function startCall (params: StartParams, now: number, options: MachineOpt
     last_activity: now,
     call_info: { call_id: callId, action: 'ringing', reason, timestamp: params.timestamp ?? now },
     history: [{ action: 'ringing', actor, reason, timestamp: now, seq: 1 }],
+    history_dropped: 0,
     legs,
     ended_by: null,
     seq: 1,
     version: 1,
-    deadlines: { ring, max_duration: null, device_offline: null }
+    deadlines: { ring: now + options.ringTimeoutMs, max_duration: null, device_offline: null }
   }
   const effects: Effect[] = [
     control(device(session), 'ringing', reason, { withSession: true }),
     ...legs.filter(l => l.state === 'ringing').map((l): Effect => ({ type: 'invite', residentId: l.resident_id })),
-    { type: 'event', action: 'ringing', actor, reason },
-    { type: 'set_timer', timer: 'ring', at: ring }
+    { type: 'event', action: 'ringing', actor, reason }
   ]
   return { ok: true, session, effects }
 }
 
-export function transition (session: CallSession, event: CallEvent, now: number, options: MachineOptions): TransitionResult {
-  switch (event.type) {
-    case 'action':
-      return onAction(session, event, now, options)
-    case 'end':
-      return decide(session, 'end', { actor: event.by, residentId: null, action: 'forced', reason: event.reason ?? null, timestamp: now }, now, options)
-    case 'timer': {
-      const due = session.deadlines[event.timer]
-      if (due === null || due > now) return unchanged(session)
-      return decide(session, `${event.timer}_timer`, systemStep(TIMER_ACTION[event.timer], now), now, options)
-    }
-    case 'device_presence':
-      return decide(session, event.online ? 'device_online' : 'device_offline', systemStep('device_offline', now), now, options)
-  }
-}
-
-const TIMER_ACTION: Record<TimerName, CallAction> = { ring: 'timeout', max_duration: 'max_duration', device_offline: 'device_offline' }
-
 /** Who did what, as `history` and `call_info` will record it. */
 interface Step {
-  actor: string
-  /** The acting resident, when a resident acts. */
-  residentId: string | null
-  action: CallAction
+  actor: Actor
+  /** Null for an input that is never a transition (the device coming back online). */
+  action: CallAction | null
   reason: string | null
   timestamp: number
+  subject: string | null
+  timer: TimerName | null
 }
 
-function systemStep (action: CallAction, now: number): Step {
-  return { actor: SYSTEM, residentId: null, action, reason: null, timestamp: now }
+const TIMER_INPUT: Record<TimerName, { input: SystemInput, action: CallAction }> = {
+  ring: { input: 'ring_timer', action: 'timeout' },
+  max_duration: { input: 'max_duration_timer', action: 'max_duration' },
+  device_offline: { input: 'device_offline_timer', action: 'device_offline' }
 }
 
-function onAction (session: CallSession, event: ActionEvent, now: number, options: MachineOptions): TransitionResult {
-  const { kind, id } = event.actor
-  const actor = identity(kind, id).name
-  if (kind === 'device' && id !== session.device_device_id) {
-    return fail('forbidden', `Device ${id} is not the caller of call ${session.call_id}.`)
-  }
-  if (kind === 'resident') {
-    const leg = session.legs.find(l => l.resident_id === id)
-    if (leg === undefined || leg.state === 'busy') {
-      return fail('forbidden', `Call ${session.call_id} never rang resident ${id}.`)
+/** The table's verdict for an event, and the step it would record. */
+function verdictOf (session: CallSession, event: CallEvent, now: number): { verdict: Verdict, step: Step } {
+  const row = TRANSITIONS[session.status]
+  const base = { reason: null, timestamp: now, subject: null, timer: null }
+  switch (event.type) {
+    case 'action':
+      return {
+        verdict: row[event.actor.kind][event.action],
+        step: { ...base, actor: identity(event.actor.kind, event.actor.id), action: event.action, reason: event.reason ?? null, timestamp: event.timestamp ?? now }
+      }
+    case 'end':
+      return { verdict: row.system.end, step: { ...base, actor: event.by, action: 'forced', reason: event.reason ?? null } }
+    case 'timer': {
+      const { input, action } = TIMER_INPUT[event.timer]
+      return { verdict: row.system[input], step: { ...base, actor: SYSTEM_ACTOR, action, timer: event.timer } }
     }
+    case 'device_presence':
+      return event.online
+        ? { verdict: row.system.device_online, step: { ...base, actor: SYSTEM_ACTOR, action: null } }
+        : { verdict: row.system.device_offline, step: { ...base, actor: SYSTEM_ACTOR, action: 'device_offline' } }
+    case 'device_removed':
+      return { verdict: row.system.device_removed, step: { ...base, actor: SYSTEM_ACTOR, action: 'forced', reason: 'device_removed' } }
+    case 'resident_removed':
+      return { verdict: row.system.resident_removed, step: { ...base, actor: SYSTEM_ACTOR, action: 'cancelled', reason: 'removed', subject: event.residentId } }
   }
-  // Unlock is a command, not a state: repeating it unlocks again.
-  if (event.action !== 'unlock' && session.history.some(h => h.actor === actor && h.action === event.action)) {
-    return unchanged(session)
-  }
-  const step: Step = {
-    actor,
-    residentId: kind === 'resident' ? id : null,
-    action: event.action,
-    reason: event.reason ?? null,
-    timestamp: event.timestamp ?? now
-  }
-  return apply(session, TRANSITIONS[session.status][kind][event.action], step, now, options)
 }
 
-function decide (session: CallSession, input: SystemInput, step: Step, now: number, options: MachineOptions): TransitionResult {
-  return apply(session, TRANSITIONS[session.status].system[input], step, now, options)
+/** The outcome of a verdict: the first failing guard's, else the verdict's own. */
+export function judge<G extends string> (verdict: Verdict<G>, holds: (guard: G) => boolean): Outcome {
+  for (const check of verdict.guards) {
+    if (!holds(check.guard)) return check.otherwise
+  }
+  return verdict.then
 }
 
-function apply (session: CallSession, verdict: Verdict, step: Step, now: number, options: MachineOptions): TransitionResult {
-  if (verdict.kind === 'ignore') return unchanged(session)
-  if (verdict.kind === 'refuse') return refusal(session, verdict.hint)
+export function transition (session: CallSession, event: CallEvent, now: number, options: MachineOptions): TransitionResult {
+  const { verdict, step } = verdictOf(session, event, now)
+  const context: GuardContext = { session, actor: step.actor, action: step.action, subject: step.subject, timer: step.timer, now, options }
+  const outcome = judge(verdict, (guard) => GUARDS[guard](context))
+  if (outcome.kind === 'ignore') return unchanged(session)
+  if (outcome.kind === 'refuse') return refusal(session, step.actor, outcome.code, outcome.hint)
+  if (outcome.rule === 'ring') throw new IntercomError('internal', 'a call starts with startCall')
   const draft = structuredClone(session)
-  const outcome = RULES[verdict.rule](draft, step, now, options)
-  if ('refuse' in outcome) return refusal(session, outcome.refuse)
-  if ('noop' in outcome) return unchanged(session)
+  const applied = RULES[outcome.rule](draft, step, now, options)
   draft.version += 1
-  if (!outcome.transition) return { ok: true, session: draft, effects: outcome.timers, changed: true }
+  if (!applied.transition) return { ok: true, session: draft, effects: [], changed: true }
+  if (step.action === null) throw new IntercomError('internal', `rule ${outcome.rule} made a transition without an action`)
   draft.seq += 1
   draft.last_activity = now
   draft.call_info = { call_id: draft.call_id, action: step.action, reason: step.reason, timestamp: step.timestamp }
-  draft.history.push({ action: step.action, actor: step.actor, reason: step.reason, timestamp: now, seq: draft.seq })
-  const event: Effect = { type: 'event', action: step.action, actor: step.actor, reason: step.reason }
-  return { ok: true, session: draft, effects: [...outcome.messages, event, ...outcome.timers], changed: true }
+  record(draft, { action: step.action, actor: step.actor.name, reason: step.reason, timestamp: now, seq: draft.seq })
+  const eventEffect: Effect = { type: 'event', action: step.action, actor: step.actor.name, reason: step.reason }
+  return { ok: true, session: draft, effects: [...applied.messages, eventEffect], changed: true }
+}
+
+/** Repeatable commands: the only entries `history` drops, oldest first. */
+const COMMANDS: ReadonlySet<CallAction> = new Set<CallAction>(['unlock'])
+
+/** Appends to history; past the bound, the oldest command goes and is counted. */
+function record (s: CallSession, entry: HistoryEntry): void {
+  s.history.push(entry)
+  const commands = s.history.filter((h) => COMMANDS.has(h.action))
+  if (commands.length <= HISTORY_COMMANDS_KEPT) return
+  const oldest = commands[0]
+  s.history = s.history.filter((h) => h !== oldest)
+  s.history_dropped += 1
 }
 
 /**
- * A rule mutates the draft (a private copy) and says what to send. `transition: false`
- * is a stored change that is no call transition (no seq, no message), e.g. the
- * offline grace starting.
+ * A rule mutates the draft (a private copy) and says what to send.
+ * `transition: false` is a stored change that is no call transition (no seq,
+ * no message), e.g. the offline grace starting.
  */
-type Outcome =
-  | { refuse: string }
-  | { noop: true }
-  | { transition: boolean, messages: Effect[], timers: Effect[] }
+interface Applied {
+  transition: boolean
+  messages: Effect[]
+}
 
-type RuleFn = (s: CallSession, step: Step, now: number, options: MachineOptions) => Outcome
+type RuleFn = (s: CallSession, step: Step, now: number, options: MachineOptions) => Applied
 
-const RULES: Record<Rule, RuleFn> = {
+const actingResident = (step: Step): string => step.actor.id
+
+const RULES: Record<Exclude<Rule, 'ring'>, RuleFn> = {
   answer (s, step, now, options) {
-    const me = step.residentId as string
+    const me = actingResident(step)
     const leg = legOf(s, me)
-    if (leg.state !== 'ringing') return { refuse: `resident ${me} already sent ${leg.state}` }
     const others = ringingLegs(s).filter(l => l !== leg)
     s.status = 'connected'
     s.resident_id = me
@@ -219,46 +245,37 @@ const RULES: Record<Rule, RuleFn> = {
     }
     s.deadlines.ring = null
     s.deadlines.max_duration = now + options.maxCallMs
-    return {
-      transition: true,
-      messages,
-      timers: [{ type: 'clear_timer', timer: 'ring' }, { type: 'set_timer', timer: 'max_duration', at: s.deadlines.max_duration }]
-    }
+    return { transition: true, messages }
   },
 
   decline (s, step, now) {
-    const me = step.residentId as string
-    const leg = legOf(s, me)
-    if (leg.state !== 'ringing') return { refuse: `resident ${me} already sent ${leg.state}` }
-    leg.state = step.action === 'timeout' ? 'timeout' : 'rejected'
+    const me = actingResident(step)
+    const action = step.action === 'timeout' ? 'timeout' : 'rejected'
+    legOf(s, me).state = action
     const messages = [
-      control(device(s), step.action, step.reason, { residentId: me }),
-      control(resident(me), step.action, step.reason, { residentId: me })
+      control(device(s), action, step.reason, { residentId: me }),
+      control(resident(me), action, step.reason, { residentId: me })
     ]
-    if (ringingLegs(s).length > 0) return { transition: true, messages, timers: [] }
-    const reason: EndReason = s.legs.some(l => l.state === 'rejected') ? 'rejected' : 'timeout'
-    return { transition: true, messages, timers: end(s, reason, step.actor, now) }
+    if (ringingLegs(s).length === 0) end(s, reasonWhenNoLegRings(s), step.actor.name, now)
+    return { transition: true, messages }
   },
 
   cancel (s, step, now) {
     const ringing = ringingLegs(s)
     for (const l of ringing) l.state = 'cancelled'
     const messages = notify(s, ringing, 'cancelled', step.reason)
-    return { transition: true, messages, timers: end(s, 'cancelled', step.actor, now) }
+    end(s, 'cancelled', step.actor.name, now)
+    return { transition: true, messages }
   },
 
   hang_up (s, step, now) {
-    if (step.residentId !== null && step.residentId !== s.resident_id) {
-      return { refuse: `only the answering resident (${s.resident_id}) can hang up` }
-    }
     const messages = notify(s, answeredLegs(s), 'hangup', step.reason, s.resident_id)
-    return { transition: true, messages, timers: end(s, 'hangup', step.actor, now) }
+    end(s, 'hangup', step.actor.name, now)
+    return { transition: true, messages }
   },
 
   unlock (s, step) {
-    const me = step.residentId as string
-    if (me !== s.resident_id) return { refuse: `only the answering resident (${s.resident_id}) can unlock` }
-    return { transition: true, messages: [control(device(s), 'unlock', step.reason, { residentId: me })], timers: [] }
+    return { transition: true, messages: [control(device(s), 'unlock', step.reason, { residentId: actingResident(step) })] }
   },
 
   force_end (s, step, now) {
@@ -266,53 +283,68 @@ const RULES: Record<Rule, RuleFn> = {
     const reached = s.legs.filter(l => l.state === 'ringing' || l.state === 'answered')
     for (const l of ringing) l.state = 'cancelled'
     const messages = notify(s, reached, 'forced', step.reason, s.resident_id)
-    return { transition: true, messages, timers: end(s, 'forced', step.actor, now) }
+    end(s, 'forced', step.actor.name, now)
+    return { transition: true, messages }
   },
 
   ring_timeout (s, step, now) {
     const ringing = ringingLegs(s)
     for (const l of ringing) l.state = 'timeout'
     const messages = notify(s, ringing, 'timeout', null)
-    return { transition: true, messages, timers: end(s, 'timeout', SYSTEM, now) }
+    end(s, 'timeout', SYSTEM_ACTOR.name, now)
+    return { transition: true, messages }
   },
 
   max_duration (s, step, now) {
     const messages = notify(s, answeredLegs(s), 'max_duration', null, s.resident_id)
-    return { transition: true, messages, timers: end(s, 'max_duration', SYSTEM, now) }
+    end(s, 'max_duration', SYSTEM_ACTOR.name, now)
+    return { transition: true, messages }
   },
 
   end_device_offline (s, step, now) {
     const ringing = ringingLegs(s)
     for (const l of ringing) l.state = 'cancelled'
     const messages = notify(s, [...ringing, ...answeredLegs(s)], 'device_offline', null, s.resident_id)
-    return { transition: true, messages, timers: end(s, 'device_offline', SYSTEM, now) }
+    end(s, 'device_offline', SYSTEM_ACTOR.name, now)
+    return { transition: true, messages }
   },
 
   start_offline_grace (s, step, now, options) {
-    if (s.deadlines.device_offline !== null) return { noop: true }
     s.deadlines.device_offline = now + options.offlineGraceMs
-    return { transition: false, messages: [], timers: [{ type: 'set_timer', timer: 'device_offline', at: s.deadlines.device_offline }] }
+    return { transition: false, messages: [] }
   },
 
   stop_offline_grace (s) {
-    if (s.deadlines.device_offline === null) return { noop: true }
     s.deadlines.device_offline = null
-    return { transition: false, messages: [], timers: [{ type: 'clear_timer', timer: 'device_offline' }] }
+    return { transition: false, messages: [] }
+  },
+
+  remove_resident (s, step, now) {
+    const gone = step.subject as string
+    legOf(s, gone).state = 'cancelled'
+    const messages = [
+      control(device(s), 'cancelled', step.reason, { residentId: gone }),
+      control(resident(gone), 'cancelled', step.reason, { residentId: gone })
+    ]
+    if (ringingLegs(s).length === 0) end(s, reasonWhenNoLegRings(s), SYSTEM_ACTOR.name, now)
+    return { transition: true, messages }
   }
 }
 
-/** Ends the call and clears every deadline it had. */
-function end (s: CallSession, reason: EndReason, endedBy: string, now: number): Effect[] {
+/** The last ringing leg ended without an answer: a rejection wins, then a timeout, else cancelled. */
+function reasonWhenNoLegRings (s: CallSession): EndReason {
+  if (s.legs.some(l => l.state === 'rejected')) return 'rejected'
+  if (s.legs.some(l => l.state === 'timeout')) return 'timeout'
+  return 'cancelled'
+}
+
+/** Ends the call and clears every deadline it had; the store drops their timers with them. */
+function end (s: CallSession, reason: EndReason, endedBy: string, now: number): void {
   s.status = 'ended'
   s.end_reason = reason
   s.end_time = now
   s.ended_by = endedBy
-  const cleared: Effect[] = []
-  for (const timer of TIMERS) {
-    if (s.deadlines[timer] !== null) cleared.push({ type: 'clear_timer', timer })
-    s.deadlines[timer] = null
-  }
-  return cleared
+  for (const timer of TIMERS) s.deadlines[timer] = null
 }
 
 /** The same control to the device, then to the given residents in target order. */
@@ -343,11 +375,8 @@ function unchanged (session: CallSession): TransitionResult {
   return { ok: true, session, effects: [], changed: false }
 }
 
-function refusal (s: CallSession, hint: string): TransitionResult {
+function refusal (s: CallSession, actor: Actor, code: 'forbidden' | 'invalid_transition' | 'no_residents' | 'residents_busy' | 'device_busy', hint: string): TransitionResult {
+  if (code === 'forbidden') return { ok: false, error: new IntercomError(code, `${actor.name} may not do this on call ${s.call_id}: ${hint}.`) }
   const state = s.status === 'ended' ? `ended (${s.end_reason})` : s.status
-  return fail('invalid_transition', `Call ${s.call_id} is ${state}: ${hint}.`)
-}
-
-function fail (code: 'forbidden' | 'invalid_transition' | 'no_residents' | 'residents_busy', message: string): { ok: false, error: IntercomError } {
-  return { ok: false, error: new IntercomError(code, message) }
+  return { ok: false, error: new IntercomError(code, `Call ${s.call_id} is ${state}: ${hint}.`) }
 }

@@ -1,30 +1,32 @@
+import type { GuardName, StartGuardName } from './guards'
 import type { CallStatus, ClientAction } from './session'
 
 /**
- * THE transition table (CONTRACT §6): for each call status, what each kind of
- * actor may do. Every pair has an explicit verdict; nothing is left to a default.
+ * THE transition table: for each call status, what each kind of actor may do.
+ * Every pair has an explicit verdict, and every refusal is written here.
  *
- * - `apply(rule)`: the rule in `machine.ts` runs (it may still refuse, e.g. a
- *   resident who is not the answerer).
- * - `refuse(hint)`: 409 `invalid_transition`; the hint tells the client what to do.
- * - `ignore(why)`: a server-side input that no longer matters (stale timer,
- *   presence on an ended call); success, nothing changes.
- *
- * Checked before the table: rights (403) and same-actor repeats (success, no change).
+ * A verdict lists guards (named predicates of `guards.ts`), checked in order:
+ * the first that fails gives its outcome. When all hold, the verdict's outcome:
+ * - `apply(rule)`: the rule of `machine.ts` changes the call; rules never refuse.
+ * - `refuse(code, hint)`: an error (403 `forbidden`, 409 `invalid_transition`, ...);
+ *   the hint tells the client what to do.
+ * - `ignore(why)`: success, nothing changes, nobody is told (a repeat, a stale timer).
  */
 
 export type Rule =
+  | 'ring' // a device starts a call: every free target is invited
   | 'answer' // first answer wins, other ringing targets are cancelled
   | 'decline' // the resident's leg ends; the call ends when no leg rings any more
   | 'cancel' // the device gives up while ringing
   | 'hang_up' // the device or the answerer ends a connected call
   | 'unlock' // command to the door; the call stays connected
-  | 'force_end' // end-session by an operator
+  | 'force_end' // end-session by an operator, or the device left the directory
   | 'ring_timeout'
   | 'max_duration'
   | 'end_device_offline' // the device left while ringing, or its grace ran out
   | 'start_offline_grace' // the device left during a connected call
   | 'stop_offline_grace' // the device came back in time
+  | 'remove_resident' // a ringing resident left the directory: its leg is cancelled
 
 /** What the server itself feeds the machine. */
 export type SystemInput =
@@ -34,11 +36,30 @@ export type SystemInput =
   | 'device_offline_timer'
   | 'device_offline'
   | 'device_online'
+  | 'device_removed'
+  | 'resident_removed'
 
-export type Verdict =
+export const SYSTEM_INPUTS: readonly SystemInput[] = [
+  'end', 'ring_timer', 'max_duration_timer', 'device_offline_timer', 'device_offline', 'device_online', 'device_removed', 'resident_removed'
+]
+
+export type RefusalCode = 'forbidden' | 'invalid_transition' | 'no_residents' | 'residents_busy' | 'device_busy'
+
+export type Outcome =
   | { readonly kind: 'apply', readonly rule: Rule }
-  | { readonly kind: 'refuse', readonly hint: string }
+  | { readonly kind: 'refuse', readonly code: RefusalCode, readonly hint: string }
   | { readonly kind: 'ignore', readonly why: string }
+
+export interface Check<G extends string = GuardName> {
+  readonly guard: G
+  /** What the input gets when the guard does not hold. */
+  readonly otherwise: Exclude<Outcome, { kind: 'apply' }>
+}
+
+export interface Verdict<G extends string = GuardName> {
+  readonly guards: ReadonlyArray<Check<G>>
+  readonly then: Outcome
+}
 
 export interface StatusRow {
   readonly device: Readonly<Record<ClientAction, Verdict>>
@@ -46,91 +67,145 @@ export interface StatusRow {
   readonly system: Readonly<Record<SystemInput, Verdict>>
 }
 
-const apply = (rule: Rule): Verdict => ({ kind: 'apply', rule })
-const refuse = (hint: string): Verdict => ({ kind: 'refuse', hint })
-const ignore = (why: string): Verdict => ({ kind: 'ignore', why })
+const apply = (rule: Rule): Outcome => ({ kind: 'apply', rule })
+const invalid = (hint: string) => ({ kind: 'refuse', code: 'invalid_transition', hint }) as const
+const forbidden = (hint: string) => ({ kind: 'refuse', code: 'forbidden', hint }) as const
+const ignore = (why: string) => ({ kind: 'ignore', why }) as const
+const when = <G extends string>(guard: G, otherwise: Check<G>['otherwise']): Check<G> => ({ guard, otherwise })
+const verdict = (guards: Check[], then: Outcome): Verdict => ({ guards, then })
 
-const NOT_A_DEVICE_ACTION = refuse('a device may only send cancelled (while ringing) or hangup')
-const NOT_A_RESIDENT_ACTION = refuse('a resident may send answered, rejected, timeout, hangup or unlock, not cancelled')
-const ENDED = refuse('start a new call')
+// Rights first, then repeats: a stranger learns nothing from a repeat being accepted.
+const CALLER = when('isCaller', forbidden('it is not the caller of this call'))
+const RUNG = when('isParty', forbidden('this call never rang it'))
+const FIRST = when('notRepeat', ignore('a repeated action changes nothing'))
+const RINGING_LEG = when('legRinging', invalid('this resident already answered or declined'))
+const ANSWERER = when('isAnswerer', invalid('only the answering resident may do this'))
+const COOLED_DOWN = when('unlockCooledDown', invalid('the door was unlocked moments ago: wait for the unlock cooldown before unlocking again'))
+const MAY_END = when('mayEnd', forbidden('only a service, the call\'s device or a resident still in the call may end it'))
+const DUE = when('deadlineDue', ignore('a cleared or moved deadline is stale'))
+
+/** A device action: only the caller, and a repeat changes nothing. */
+const device = (then: Outcome): Verdict => verdict([CALLER, FIRST], then)
+/** A resident action: only a resident the call rang, and a repeat changes nothing. */
+const resident = (then: Outcome, ...more: Check[]): Verdict => verdict([RUNG, FIRST, ...more], then)
+
+const NOT_A_DEVICE_ACTION = invalid('a device may only send cancelled (while ringing) or hangup')
+const NOT_A_RESIDENT_ACTION = invalid('a resident may send answered, rejected, timeout, hangup or unlock, not cancelled')
+const ENDED = invalid('start a new call')
+const IDLE = (why: string): Verdict => verdict([], ignore(why))
 
 export const TRANSITIONS: Readonly<Record<CallStatus, StatusRow>> = {
   ringing: {
     device: {
-      cancelled: apply('cancel'),
-      hangup: apply('cancel'), // a door panel has one button: hangup while ringing cancels
-      answered: NOT_A_DEVICE_ACTION,
-      rejected: NOT_A_DEVICE_ACTION,
-      timeout: NOT_A_DEVICE_ACTION,
-      unlock: NOT_A_DEVICE_ACTION
+      cancelled: device(apply('cancel')),
+      hangup: device(apply('cancel')), // a door panel has one button: hangup while ringing cancels
+      answered: device(NOT_A_DEVICE_ACTION),
+      rejected: device(NOT_A_DEVICE_ACTION),
+      timeout: device(NOT_A_DEVICE_ACTION),
+      unlock: device(NOT_A_DEVICE_ACTION)
     },
     resident: {
-      answered: apply('answer'),
-      rejected: apply('decline'),
-      timeout: apply('decline'), // its own ring gave up: counts as its rejection
-      hangup: refuse('use rejected to decline a ringing call'),
-      unlock: refuse('answer the call before unlocking'),
-      cancelled: NOT_A_RESIDENT_ACTION
+      answered: resident(apply('answer'), RINGING_LEG),
+      rejected: resident(apply('decline'), RINGING_LEG),
+      timeout: resident(apply('decline'), RINGING_LEG), // its own ring gave up: counts as its rejection
+      hangup: resident(invalid('use rejected to decline a ringing call')),
+      unlock: verdict([RUNG], invalid('answer the call before unlocking')),
+      cancelled: resident(NOT_A_RESIDENT_ACTION)
     },
     system: {
-      end: apply('force_end'),
-      ring_timer: apply('ring_timeout'),
-      max_duration_timer: ignore('not connected yet'),
-      device_offline_timer: ignore('no grace runs while ringing'),
-      device_offline: apply('end_device_offline'),
-      device_online: ignore('the device is already in the call')
+      end: verdict([MAY_END], apply('force_end')),
+      ring_timer: verdict([DUE], apply('ring_timeout')),
+      max_duration_timer: IDLE('not connected yet'),
+      device_offline_timer: IDLE('no grace runs while ringing'),
+      device_offline: verdict([], apply('end_device_offline')),
+      device_online: IDLE('the device is already in the call'),
+      device_removed: verdict([], apply('force_end')),
+      resident_removed: verdict([when('subjectRinging', ignore('its leg no longer rings'))], apply('remove_resident'))
     }
   },
   connected: {
     device: {
-      hangup: apply('hang_up'),
-      cancelled: refuse('the call is answered: use hangup'),
-      answered: NOT_A_DEVICE_ACTION,
-      rejected: NOT_A_DEVICE_ACTION,
-      timeout: NOT_A_DEVICE_ACTION,
-      unlock: NOT_A_DEVICE_ACTION
+      hangup: device(apply('hang_up')),
+      cancelled: device(invalid('the call is answered: use hangup')),
+      answered: device(NOT_A_DEVICE_ACTION),
+      rejected: device(NOT_A_DEVICE_ACTION),
+      timeout: device(NOT_A_DEVICE_ACTION),
+      unlock: device(NOT_A_DEVICE_ACTION)
     },
     resident: {
-      hangup: apply('hang_up'),
-      unlock: apply('unlock'),
-      answered: refuse('another resident answered first'),
-      rejected: refuse('the call is answered: use hangup'),
-      timeout: refuse('the call is answered: use hangup'),
-      cancelled: NOT_A_RESIDENT_ACTION
+      hangup: resident(apply('hang_up'), ANSWERER),
+      // a command, not a state: no repeat guard, each unlock opens again (after the cooldown)
+      unlock: verdict([RUNG, ANSWERER, COOLED_DOWN], apply('unlock')),
+      answered: resident(invalid('another resident answered first')),
+      rejected: resident(invalid('the call is answered: use hangup')),
+      timeout: resident(invalid('the call is answered: use hangup')),
+      cancelled: resident(NOT_A_RESIDENT_ACTION)
     },
     system: {
-      end: apply('force_end'),
-      ring_timer: ignore('already answered'),
-      max_duration_timer: apply('max_duration'),
-      device_offline_timer: apply('end_device_offline'),
-      device_offline: apply('start_offline_grace'),
-      device_online: apply('stop_offline_grace')
+      end: verdict([MAY_END], apply('force_end')),
+      ring_timer: IDLE('already answered'),
+      max_duration_timer: verdict([DUE], apply('max_duration')),
+      device_offline_timer: verdict([DUE], apply('end_device_offline')),
+      device_offline: verdict([when('graceIdle', ignore('the first grace keeps running'))], apply('start_offline_grace')),
+      device_online: verdict([when('graceRunning', ignore('no grace to stop'))], apply('stop_offline_grace')),
+      device_removed: verdict([], apply('force_end')),
+      resident_removed: IDLE('only ringing legs end; the conversation goes on')
     }
   },
   ended: {
     device: {
-      cancelled: ENDED,
-      hangup: ENDED,
-      answered: ENDED,
-      rejected: ENDED,
-      timeout: ENDED,
-      unlock: ENDED
+      cancelled: device(ENDED),
+      hangup: device(ENDED),
+      answered: device(ENDED),
+      rejected: device(ENDED),
+      timeout: device(ENDED),
+      unlock: device(ENDED)
     },
     resident: {
-      answered: ENDED,
-      rejected: ENDED,
-      timeout: ENDED,
-      hangup: ENDED,
-      unlock: ENDED,
-      cancelled: ENDED
+      answered: resident(ENDED),
+      rejected: resident(ENDED),
+      timeout: resident(ENDED),
+      hangup: resident(ENDED),
+      unlock: resident(ENDED),
+      cancelled: resident(ENDED)
     },
     system: {
-      end: ignore('end-session is idempotent'),
-      ring_timer: ignore('already ended'),
-      max_duration_timer: ignore('already ended'),
-      device_offline_timer: ignore('already ended'),
-      device_offline: ignore('already ended'),
-      device_online: ignore('already ended')
+      end: verdict([MAY_END], ignore('end-session is idempotent')),
+      ring_timer: IDLE('already ended'),
+      max_duration_timer: IDLE('already ended'),
+      device_offline_timer: IDLE('already ended'),
+      device_offline: IDLE('already ended'),
+      device_online: IDLE('already ended'),
+      device_removed: IDLE('already ended'),
+      resident_removed: IDLE('already ended')
     }
   }
+}
+
+/**
+ * The start of a call. "One active call per device" is decided here on the
+ * store's last view; the store's create enforces it again atomically, because
+ * two devices' requests can pass this guard together.
+ */
+export const START: Verdict<StartGuardName> = {
+  guards: [
+    when('hasTargets', { kind: 'refuse', code: 'no_residents', hint: 'add residents to the device\'s households in the directory' }),
+    when('someoneFree', { kind: 'refuse', code: 'residents_busy', hint: 'every resident to ring is already in a call: try again later' }),
+    when('deviceIdle', { kind: 'refuse', code: 'device_busy', hint: 'the device is already in a call: end it first' })
+  ],
+  then: apply('ring')
+}
+
+/** One verdict as one line, for docs and tests: `isParty 403, notRepeat ignore => answer`. */
+export function describeVerdict (v: Verdict<string>): string {
+  const guards = v.guards.map((c) => `${c.guard} ${describeOutcome(c.otherwise)}`).join(', ')
+  return `${guards === '' ? '' : `${guards} => `}${describeOutcome(v.then)}`
+}
+
+const STATUS_OF: Record<RefusalCode, number> = { forbidden: 403, invalid_transition: 409, no_residents: 422, residents_busy: 409, device_busy: 409 }
+
+function describeOutcome (o: Outcome): string {
+  if (o.kind === 'apply') return o.rule
+  if (o.kind === 'ignore') return 'ignore'
+  return o.code === 'forbidden' || o.code === 'invalid_transition' ? String(STATUS_OF[o.code]) : `${STATUS_OF[o.code]} ${o.code}`
 }

@@ -1,8 +1,9 @@
 import type { EventEmitter } from 'node:events'
 import aedesPersistenceRedis from 'aedes-persistence-redis'
-import { Redis } from 'ioredis'
+import type { Redis } from 'ioredis'
 import MQEmitterRedis from 'mqemitter-redis'
 import type { Logger } from 'pino'
+import { connectRedis, type RedisAddress } from './redis-address'
 import { closeGracefully, watchRedis } from './redis-connection'
 
 /**
@@ -22,16 +23,18 @@ export interface RedisBrokerParts {
 
 /**
  * Aedes persistence (sessions, subscriptions, retained messages, wills) and message
- * routing between nodes, both in the Redis at `url`. Unlike call state, broker
- * traffic queues through an outage until Redis is back.
+ * routing between nodes, both in the Redis at `address`. Unlike call state, broker
+ * traffic queues through an outage (or a Sentinel failover) until Redis is back.
+ * Both libraries take ready ioredis connections, so sentinels work for them as for
+ * the stores.
  */
-export function createRedisBrokerParts (options: { url: string, logger: Logger }): RedisBrokerParts {
+export function createRedisBrokerParts (options: { address: RedisAddress, logger: Logger }): RedisBrokerParts {
   const connection = (role: string): Redis => {
     const name = `intercom-${role}`
     // Aedes treats a failed persistence command as fatal (a rejected will sweep ends the
     // process), so commands wait for Redis instead of failing after ioredis' default
     // 20 reconnection attempts (about 10 s)
-    return watchRedis(new Redis(options.url, { connectionName: name, maxRetriesPerRequest: null }), name, options.logger)
+    return watchRedis(connectRedis(options.address, { connectionName: name, maxRetriesPerRequest: null }), name, options.logger)
   }
   const persistenceConn = connection('persistence')
   const pubConn = connection('mq-pub')

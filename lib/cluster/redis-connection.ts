@@ -1,12 +1,14 @@
-import { Redis, ReplyError } from 'ioredis'
+import { ReplyError, type Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import { IntercomError } from '../errors'
+import { connectRedis, type RedisAddress } from './redis-address'
 
 /**
- * Either a connection someone else owns (and closes, and watches), or a URL to open
- * one from, with a logger that hears when Redis goes away and comes back.
+ * Either a connection someone else owns (and closes, and watches), or an address
+ * (a URL, or sentinels) to open one from, with a logger that hears when Redis goes
+ * away and comes back.
  */
-export type RedisTarget = { redis: Redis, url?: never } | { url: string, logger: Logger, redis?: never }
+export type RedisTarget = { redis: Redis, url?: never } | { url: RedisAddress, logger: Logger, redis?: never }
 
 /** A request waits this long on Redis at most, so an outage answers 503 instead of hanging. */
 const COMMAND_TIMEOUT_MS = 5_000
@@ -15,8 +17,8 @@ const COMMAND_TIMEOUT_MS = 5_000
  * A connection for request-path state (calls, rate limits): during an outage a
  * command fails after one reconnection attempt instead of queueing for long.
  */
-export function createRedisConnection (url: string, name: string, logger: Logger): Redis {
-  return watchRedis(new Redis(url, { connectionName: name, maxRetriesPerRequest: 1, commandTimeout: COMMAND_TIMEOUT_MS }), name, logger)
+export function createRedisConnection (address: RedisAddress, name: string, logger: Logger): Redis {
+  return watchRedis(connectRedis(address, { connectionName: name, maxRetriesPerRequest: 1, commandTimeout: COMMAND_TIMEOUT_MS }), name, logger)
 }
 
 /**
@@ -74,12 +76,16 @@ export function closeRedis (redis: Redis): Promise<void> {
 /** Replies that mean "not now" (loading, failover, overload) rather than a fault in our scripts. */
 const TRANSIENT_REPLY = /^(LOADING|READONLY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|BUSY|NOREPLICAS|OOM)\b/
 
-/** What a failed Redis command means to a client: 503 when Redis is unreachable or busy, else 500. */
+/**
+ * What a failed Redis command means to a client: 503 when Redis is unreachable or busy, else 500.
+ * The message is for the client and names no library internals; the Redis error rides along as `cause`
+ * for the server's log.
+ */
 export function redisFailure (err: unknown, what: string): IntercomError {
   if (err instanceof IntercomError) return err
   const message = err instanceof Error ? err.message : String(err)
-  if (err instanceof ReplyError && !TRANSIENT_REPLY.test(message)) {
-    return new IntercomError('internal', `${what} failed in Redis (${message}); report this to the operator`)
-  }
-  return new IntercomError('service_unavailable', `${what}: Redis is unavailable (${message}); retry in a few seconds`)
+  const failure = err instanceof ReplyError && !TRANSIENT_REPLY.test(message)
+    ? new IntercomError('internal', `${what} failed; report this to the operator`)
+    : new IntercomError('service_unavailable', `${what}: the state store is unavailable; retry in a few seconds`)
+  return Object.assign(failure, { cause: err })
 }

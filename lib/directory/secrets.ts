@@ -45,10 +45,25 @@ function digest (value: string): Buffer {
   return createHash('sha256').update(value).digest()
 }
 
+const DUMMY_SALT = Buffer.alloc(16)
+const DUMMY_KEY = Buffer.alloc(KEY_LENGTH)
+
+/**
+ * Costs what checking a wrong secret against a hash costs, and is always false:
+ * for names that do not exist, so that timing does not tell them from real ones.
+ */
+export async function checkAgainstDummyHash (presented: string): Promise<false> {
+  const key = await scryptAsync(presented, DUMMY_SALT, DEFAULTS)
+  timingSafeEqual(key, DUMMY_KEY)
+  return false
+}
+
 /**
  * Checks presented secrets against one stored secret. Hashes are slow on
  * purpose, so a secret once verified is remembered by its SHA-256 and a
- * reconnecting client costs one digest, not one scrypt.
+ * reconnecting client costs one digest, not one scrypt. Any other secret
+ * still costs a scrypt: a wrong guess answers no faster for a name that
+ * has signed in before.
  */
 export function createSecretChecker (stored: string): (presented: string) => Promise<boolean> {
   if (!isHashedSecret(stored)) {
@@ -59,7 +74,7 @@ export function createSecretChecker (stored: string): (presented: string) => Pro
   let verified: Buffer | null = null
   return async (presented) => {
     const presentedDigest = digest(presented)
-    if (verified !== null) return timingSafeEqual(presentedDigest, verified)
+    if (verified !== null && timingSafeEqual(presentedDigest, verified)) return true
     const key = await scryptAsync(presented, parsed.salt, parsed)
     if (key.length !== parsed.key.length || !timingSafeEqual(key, parsed.key)) return false
     verified = presentedDigest

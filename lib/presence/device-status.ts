@@ -30,6 +30,21 @@ export type StatusUpdate = Static<typeof StatusUpdateSchema>
 export const MAX_PROPERTIES = 64
 export const MAX_PROPERTY_KEY_LENGTH = 64
 
+/**
+ * Size bounds in bytes of JSON: a status is published in full at every change,
+ * so its size is what each change costs every subscriber.
+ */
+export interface StatusBounds {
+  /** One property value. */
+  maxValueBytes: number
+  /** The whole status. */
+  maxStatusBytes: number
+}
+
+export const DEFAULT_STATUS_BOUNDS: StatusBounds = { maxValueBytes: 1024, maxStatusBytes: 8192 }
+
+const jsonBytes = (value: unknown): number => Buffer.byteLength(JSON.stringify(value), 'utf8')
+
 /** The status of a device nothing has been heard from. */
 export function initialStatus (deviceId: string): DeviceStatus {
   return { device_id: deviceId, online: false, battery: null, properties: {}, last_seen: null }
@@ -42,7 +57,7 @@ export function initialStatus (deviceId: string): DeviceStatus {
  * someone else passes undefined and leaves `last_seen` alone.
  * Throws invalid_request when the merged properties would break the bounds.
  */
-export function mergeStatus (current: DeviceStatus, update: StatusUpdate, seenAt?: number): DeviceStatus {
+export function mergeStatus (current: DeviceStatus, update: StatusUpdate, seenAt?: number, bounds: StatusBounds = DEFAULT_STATUS_BOUNDS): DeviceStatus {
   let properties = current.properties
   if (update.properties !== undefined) {
     // A Map, not property assignment: a key such as "__proto__" stays plain data.
@@ -51,19 +66,33 @@ export function mergeStatus (current: DeviceStatus, update: StatusUpdate, seenAt
       if (key.length === 0 || key.length > MAX_PROPERTY_KEY_LENGTH) {
         throw new IntercomError('invalid_request', `properties key "${key.slice(0, MAX_PROPERTY_KEY_LENGTH)}" must be 1 to ${MAX_PROPERTY_KEY_LENGTH} characters long`)
       }
-      if (value === null) merged.delete(key)
-      else merged.set(key, value)
+      if (value === null) {
+        merged.delete(key)
+        continue
+      }
+      const size = jsonBytes(value)
+      if (size > bounds.maxValueBytes) {
+        throw new IntercomError('invalid_request', `properties.${key} is ${size} bytes of JSON; a property value may have at most ${bounds.maxValueBytes}`)
+      }
+      merged.set(key, value)
     }
     if (merged.size > MAX_PROPERTIES) {
       throw new IntercomError('invalid_request', `a device keeps at most ${MAX_PROPERTIES} properties; delete some by setting them to null`)
     }
     properties = Object.fromEntries(merged)
   }
-  return {
+  const status = {
     device_id: current.device_id,
     online: update.online ?? current.online,
     battery: update.battery ?? current.battery,
     properties,
     last_seen: seenAt ?? current.last_seen
   }
+  if (properties !== current.properties) {
+    const size = jsonBytes(status)
+    if (size > bounds.maxStatusBytes) {
+      throw new IntercomError('invalid_request', `the status would be ${size} bytes of JSON, over the ${bounds.maxStatusBytes}-byte limit; delete or shorten properties`)
+    }
+  }
+  return status
 }

@@ -1,11 +1,16 @@
 import type { Publisher } from '../broker/publisher'
+import { IntercomError } from '../errors'
+import type { RateLimiter } from '../limits/rate-limiter'
 import type { PresenceChange, StatusStore } from '../stores/status-store'
 import { topics } from '../topics/names'
-import { mergeStatus, type DeviceStatus, type StatusUpdate } from './device-status'
+import { DEFAULT_STATUS_BOUNDS, mergeStatus, type DeviceStatus, type StatusBounds, type StatusUpdate } from './device-status'
 
 export interface StatusFeedOptions {
   store: StatusStore
   publisher: Publisher
+  /** Status updates per second per device, whoever makes them; presence changes are not counted. */
+  rateLimit?: { limiter: RateLimiter, perSecond: number }
+  bounds?: StatusBounds
   now?: () => number
 }
 
@@ -25,7 +30,8 @@ export interface StatusFeed {
 }
 
 export function createStatusFeed (options: StatusFeedOptions): StatusFeed {
-  const { store, publisher } = options
+  const { store, publisher, rateLimit } = options
+  const bounds = options.bounds ?? DEFAULT_STATUS_BOUNDS
   const now = options.now ?? Date.now
   const tails = new Map<string, Promise<unknown>>()
 
@@ -43,9 +49,13 @@ export function createStatusFeed (options: StatusFeedOptions): StatusFeed {
   }
 
   return {
-    update (deviceId, update, bySelf) {
+    async update (deviceId, update, bySelf) {
+      // Each update republishes the whole status to every subscriber: its rate is bounded like any action's.
+      if (rateLimit !== undefined && !(await rateLimit.limiter.take(deviceId))) {
+        throw new IntercomError('rate_limited', `more than ${rateLimit.perSecond} status updates per second for device ${deviceId}; report less often`)
+      }
       return inOrder(deviceId, async () => {
-        const status = await store.update(deviceId, (current) => mergeStatus(current, update, bySelf ? now() : undefined))
+        const status = await store.update(deviceId, (current) => mergeStatus(current, update, bySelf ? now() : undefined, bounds))
         await publish(status)
         return status
       })

@@ -1,4 +1,5 @@
 import type { CallSession, TimerName } from '../calls/session'
+import type { CallListPage, CallListQuery } from '../records/listing'
 
 /** A timer the caller now holds a lease on: it should feed `{type: 'timer', timer}` to the machine. */
 export interface DueTimer {
@@ -13,6 +14,7 @@ export interface DueTimer {
  * Indexes are derived from the stored sessions on every write, never written apart:
  * - device → its active call (status ringing or connected);
  * - resident → its connected calls (the answerer while connected);
+ * - resident → the calls ringing it (its leg `ringing`, the call not ended);
  * - timers, one per non-null entry of `deadlines`, scored by its deadline.
  *
  * Timers fire once without a "complete" step: `claimDueTimers` pushes a due timer's
@@ -21,6 +23,10 @@ export interface DueTimer {
  * another node claims the timer again; a second firing is harmless because the write
  * is a compare-and-set and the machine ignores a deadline that is no longer due.
  * A write that leaves a deadline unchanged leaves its entry (and any lease) alone.
+ *
+ * Listing indexes (lib/records/listing.ts `indexesOf`) hold call positions scored by
+ * start time: every call, per device, per household, per resident rung, the active
+ * calls, and the ended calls per end reason.
  */
 export interface CallStore {
   /**
@@ -45,11 +51,24 @@ export interface CallStore {
   /** Those of `residentIds` who are in a connected call now. */
   connectedResidents (residentIds: string[]): Promise<Set<string>>
 
+  /** The calls in which this resident's leg rings now. */
+  ringingCallsOfResident (residentId: string): Promise<string[]>
+
   /** Up to `limit` timers due at `now`, earliest first, each leased until `now + leaseMs`. */
   claimDueTimers (now: number, leaseMs: number, limit: number): Promise<DueTimer[]>
 
   /** The earliest timer score (deadline or lease end), for a local wake-up; null when none. */
   nextDeadline (): Promise<number | null>
 
+  /**
+   * One page of calls, newest first. Each page examines at most the store's scan
+   * limit of index entries, so a rare filter may give a short (even empty) page
+   * with a `next` position: the listing is complete only when `next` is null.
+   */
+  list (query: CallListQuery): Promise<CallListPage>
+
   close (): Promise<void>
 }
+
+/** Index entries one listing page may examine, whatever its filters. */
+export const LIST_SCAN_LIMIT = 1000

@@ -2,11 +2,19 @@ import type { Redis } from 'ioredis'
 import { IntercomError } from '../errors'
 import { TIMERS, type CallSession, type TimerName } from '../calls/session'
 import { closeRedis, openRedis, redisFailure, type RedisTarget } from '../cluster/redis-connection'
-import type { CallStore, DueTimer } from './call-store'
+import { hasResidual, planListing, type CallListPage, type CallListQuery } from '../records/listing'
+import { LIST_SCAN_LIMIT, type CallStore, type DueTimer } from './call-store'
 
 export type RedisCallStoreOptions = RedisTarget & {
   /** How long an ended call stays readable. */
   retentionMs: number
+  /**
+   * Longest time from a call's start to its end (ring, talk, offline grace): a listing
+   * entry older than this plus the retention names a call that is gone for sure.
+   */
+  longestCallMs?: number
+  /** Index entries one listing page may examine. */
+  scanLimit?: number
   /** Put before every key, so deployments (or tests) can share one Redis. Default `intercom:`. */
   prefix?: string
 }
@@ -25,6 +33,16 @@ local function connected_resident (s)
   return nil
 end
 
+local function ringing_residents (s)
+  local found = {}
+  if s ~= nil and s.status ~= 'ended' then
+    for _, leg in ipairs(s.legs) do
+      if leg.state == 'ringing' then found[leg.resident_id] = true end
+    end
+  end
+  return found
+end
+
 local function write (call_key, timers_key, base, prev, json, s, retention_ms)
   local id = s.call_id
   local device_key = base .. 'device:' .. s.device_device_id
@@ -38,6 +56,15 @@ local function write (call_key, timers_key, base, prev, json, s, retention_ms)
   local is_in = connected_resident(s)
   if was_in ~= nil and was_in ~= is_in then redis.call('SREM', base .. 'resident:' .. was_in, id) end
   if is_in ~= nil then redis.call('SADD', base .. 'resident:' .. is_in, id) end
+
+  local was_ringing = ringing_residents(prev)
+  local is_ringing = ringing_residents(s)
+  for r in pairs(was_ringing) do
+    if not is_ringing[r] then redis.call('SREM', base .. 'ringing:' .. r, id) end
+  end
+  for r in pairs(is_ringing) do
+    if not was_ringing[r] then redis.call('SADD', base .. 'ringing:' .. r, id) end
+  end
 
   for _, timer in ipairs(TIMERS) do
     local deadline = s.deadlines[timer]
@@ -62,25 +89,154 @@ local function write (call_key, timers_key, base, prev, json, s, retention_ms)
 end
 `
 
-/** KEYS: call, timers. ARGV: session JSON, base, retention. Nil when stored, else the device's active call. */
-const CREATE_LUA = `${WRITE_LUA}
+/**
+ * Listing indexes, kept apart from \`write\`: \`records:<name>\` sorted sets of call ids
+ * scored by start time, one per name of \`indexesOf\` (lib/records/listing.ts), which
+ * \`record_indexes\` mirrors. An index that gains a call drops the entries older than
+ * the horizon (retention + longest call) and expires a horizon after its newest call,
+ * so retention trims them without a sweep over every key.
+ */
+const RECORDS_LUA = `
+local function record_indexes (s)
+  local names = { 'all', 'device:' .. s.device_device_id }
+  if type(s.household_number) == 'string' then names[#names + 1] = 'household:' .. s.household_number end
+  for _, leg in ipairs(s.legs) do
+    if leg.state ~= 'busy' then names[#names + 1] = 'resident:' .. leg.resident_id end
+  end
+  if s.status ~= 'ended' then
+    names[#names + 1] = 'active'
+  elseif type(s.end_reason) == 'string' then
+    names[#names + 1] = 'end_reason:' .. s.end_reason
+  end
+  return names
+end
+
+local function index_records (base, prev, s, horizon_ms)
+  local was, is = {}, {}
+  if prev ~= nil then for _, name in ipairs(record_indexes(prev)) do was[name] = true end end
+  for _, name in ipairs(record_indexes(s)) do is[name] = true end
+  for name in pairs(was) do
+    if not is[name] then redis.call('ZREM', base .. 'records:' .. name, s.call_id) end
+  end
+  local score = string.format('%.0f', s.start_time)
+  local cutoff = '(' .. string.format('%.0f', s.start_time - horizon_ms)
+  for name in pairs(is) do
+    if not was[name] then
+      local key = base .. 'records:' .. name
+      redis.call('ZADD', key, score, s.call_id)
+      redis.call('ZREMRANGEBYSCORE', key, '-inf', cutoff)
+      redis.call('PEXPIRE', key, horizon_ms)
+    end
+  end
+end
+`
+
+/** KEYS: call, timers. ARGV: session JSON, base, retention, listing horizon. Nil when stored, else the device's active call. */
+const CREATE_LUA = `${WRITE_LUA}${RECORDS_LUA}
 local s = cjson.decode(ARGV[1])
 local device_key = ARGV[2] .. 'device:' .. s.device_device_id
 if not redis.call('SET', device_key, s.call_id, 'NX') then
   return redis.call('GET', device_key)
 end
 write(KEYS[1], KEYS[2], ARGV[2], nil, ARGV[1], s, ARGV[3])
+index_records(ARGV[2], nil, s, tonumber(ARGV[4]))
 return false
 `
 
-/** KEYS: call, timers. ARGV: session JSON, expected version, base, retention. 1 when written. */
-const COMPARE_AND_SET_LUA = `${WRITE_LUA}
+/** KEYS: call, timers. ARGV: session JSON, expected version, base, retention, listing horizon. 1 when written. */
+const COMPARE_AND_SET_LUA = `${WRITE_LUA}${RECORDS_LUA}
 local raw = redis.call('GET', KEYS[1])
 if not raw then return 0 end
 local prev = cjson.decode(raw)
 if prev.version ~= tonumber(ARGV[2]) then return 0 end
-write(KEYS[1], KEYS[2], ARGV[3], prev, ARGV[1], cjson.decode(ARGV[1]), ARGV[4])
+local s = cjson.decode(ARGV[1])
+write(KEYS[1], KEYS[2], ARGV[3], prev, ARGV[1], s, ARGV[4])
+index_records(ARGV[3], prev, s, tonumber(ARGV[5]))
 return 1
+`
+
+/**
+ * One listing page. KEYS: the index. ARGV: call key prefix, since, until, after
+ * score, after id, limit, scan limit, residual filter JSON, trim cutoff ('' for
+ * none). Returns the next position (score, id; '' when complete), then the
+ * sessions' JSON. The walk goes by rank from the cursor's place, found with
+ * ZREVRANK (or, when the cursor's call is gone, counted from its score), so
+ * calls stored meanwhile neither repeat nor skip an item.
+ */
+const LIST_LUA = `
+local key = KEYS[1]
+local since = tonumber(ARGV[2])
+local limit = tonumber(ARGV[6])
+local budget = tonumber(ARGV[7])
+local filter = nil
+if ARGV[8] ~= '' then filter = cjson.decode(ARGV[8]) end
+
+local function matches (s)
+  if filter.deviceId and s.device_device_id ~= filter.deviceId then return false end
+  if filter.householdNumber and s.household_number ~= filter.householdNumber then return false end
+  if filter.status and s.status ~= filter.status then return false end
+  if filter.endReason and s.end_reason ~= filter.endReason then return false end
+  if filter.residentId then
+    for _, leg in ipairs(s.legs) do
+      if leg.resident_id == filter.residentId and leg.state ~= 'busy' then return true end
+    end
+    return false
+  end
+  return true
+end
+
+local rank = 0
+if ARGV[3] ~= '' then rank = redis.call('ZCOUNT', key, ARGV[3], '+inf') end
+if ARGV[5] ~= '' then
+  local from = redis.call('ZREVRANK', key, ARGV[5])
+  if from then
+    from = from + 1
+  else
+    from = redis.call('ZCOUNT', key, '(' .. ARGV[4], '+inf')
+    for _, member in ipairs(redis.call('ZRANGEBYSCORE', key, ARGV[4], ARGV[4])) do
+      if member > ARGV[5] then from = from + 1 end
+    end
+  end
+  if from > rank then rank = from end
+end
+
+local out = { '', '' }
+local found, examined, gone = 0, 0, {}
+local last_score, last_id, last_found_score, last_found_id = nil, nil, nil, nil
+local walking = true
+while walking do
+  local entries = redis.call('ZREVRANGE', key, rank, rank + limit, 'WITHSCORES')
+  if #entries == 0 then break end
+  for i = 1, #entries, 2 do
+    local id, score = entries[i], entries[i + 1]
+    if since ~= nil and tonumber(score) < since then walking = false break end
+    if examined == budget then
+      out[1], out[2] = last_score, last_id
+      walking = false
+      break
+    end
+    examined = examined + 1
+    local json = redis.call('GET', ARGV[1] .. id)
+    if not json then
+      gone[#gone + 1] = id
+    elseif filter == nil or matches(cjson.decode(json)) then
+      if found == limit then
+        out[1], out[2] = last_found_score, last_found_id
+        walking = false
+        break
+      end
+      found = found + 1
+      out[#out + 1] = json
+      last_found_score, last_found_id = score, id
+    end
+    last_score, last_id = score, id
+  end
+  rank = rank + limit + 1
+end
+
+if #gone > 0 then redis.call('ZREM', key, unpack(gone)) end
+if ARGV[9] ~= '' then redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. ARGV[9]) end
+return out
 `
 
 /**
@@ -113,8 +269,10 @@ return found
 `
 
 interface Scripts {
-  intercomCallCreate (call: string, timers: string, json: string, base: string, retentionMs: number): Promise<string | null>
-  intercomCallCompareAndSet (call: string, timers: string, json: string, expected: number, base: string, retentionMs: number): Promise<number>
+  intercomCallCreate (call: string, timers: string, json: string, base: string, retentionMs: number, horizonMs: number): Promise<string | null>
+  intercomCallCompareAndSet (call: string, timers: string, json: string, expected: number, base: string, retentionMs: number, horizonMs: number): Promise<number>
+  intercomCallList (index: string, callPrefix: string, since: number | '', until: number | '', afterScore: number | '', afterId: string,
+    limit: number, scanLimit: number, residual: string, cutoff: number): Promise<string[]>
   intercomCallClaim (timers: string, now: number, leaseMs: number, limit: number, base: string): Promise<string[]>
   intercomCallConnected (keyCount: number, ...keysThenIds: string[]): Promise<string[]>
 }
@@ -125,8 +283,12 @@ function defineScripts (redis: Redis): Redis & Scripts {
   redis.defineCommand('intercomCallCompareAndSet', { numberOfKeys: 2, lua: COMPARE_AND_SET_LUA })
   redis.defineCommand('intercomCallClaim', { numberOfKeys: 1, lua: CLAIM_LUA })
   redis.defineCommand('intercomCallConnected', { lua: CONNECTED_LUA })
+  redis.defineCommand('intercomCallList', { numberOfKeys: 1, lua: LIST_LUA })
   return redis as Redis & Scripts
 }
+
+/** Ring timeout, longest talk and offline grace, at their defaults. */
+const DEFAULT_LONGEST_CALL_MS = 30_000 + 7_200_000 + 30_000
 
 /**
  * Call state in Redis, shared by the nodes of a cluster. Each write is one Lua
@@ -134,7 +296,9 @@ function defineScripts (redis: Redis): Redis & Scripts {
  *
  * Keys (base = `<prefix>{calls}:`): `call:<id>` session JSON, with a TTL once ended;
  * `device:<id>` its active call id; `resident:<id>` set of its connected call ids;
- * `timers` sorted set of `<callId>|<timer>` scored by deadline or lease end.
+ * `ringing:<id>` set of the calls ringing that resident;
+ * `timers` sorted set of `<callId>|<timer>` scored by deadline or lease end;
+ * `records:<index>` the listing indexes (RECORDS_LUA).
  */
 export class RedisCallStore implements CallStore {
   readonly #redis: Redis & Scripts
@@ -142,6 +306,8 @@ export class RedisCallStore implements CallStore {
   readonly #base: string
   readonly #timers: string
   readonly #retentionMs: number
+  readonly #horizonMs: number
+  readonly #scanLimit: number
 
   constructor (options: RedisCallStoreOptions) {
     const { redis, owned } = openRedis(options, 'intercom-calls')
@@ -150,11 +316,13 @@ export class RedisCallStore implements CallStore {
     this.#base = `${options.prefix ?? 'intercom:'}{calls}:`
     this.#timers = `${this.#base}timers`
     this.#retentionMs = options.retentionMs
+    this.#horizonMs = options.retentionMs + (options.longestCallMs ?? DEFAULT_LONGEST_CALL_MS)
+    this.#scanLimit = options.scanLimit ?? LIST_SCAN_LIMIT
   }
 
   async create (session: CallSession): Promise<void> {
     const active = await this.#run('storing a new call', () =>
-      this.#redis.intercomCallCreate(this.#callKey(session.call_id), this.#timers, JSON.stringify(session), this.#base, this.#retentionMs))
+      this.#redis.intercomCallCreate(this.#callKey(session.call_id), this.#timers, JSON.stringify(session), this.#base, this.#retentionMs, this.#horizonMs))
     if (active !== null) {
       throw new IntercomError('device_busy', `Device ${session.device_device_id} is already in call ${active}: end it first.`)
     }
@@ -170,7 +338,7 @@ export class RedisCallStore implements CallStore {
       throw new IntercomError('internal', `Call ${next.call_id}: a write must carry version ${expectedVersion + 1}, not ${next.version}.`)
     }
     const written = await this.#run('updating a call', () =>
-      this.#redis.intercomCallCompareAndSet(this.#callKey(next.call_id), this.#timers, JSON.stringify(next), expectedVersion, this.#base, this.#retentionMs))
+      this.#redis.intercomCallCompareAndSet(this.#callKey(next.call_id), this.#timers, JSON.stringify(next), expectedVersion, this.#base, this.#retentionMs, this.#horizonMs))
     return written === 1
   }
 
@@ -186,6 +354,10 @@ export class RedisCallStore implements CallStore {
     return new Set(found)
   }
 
+  async ringingCallsOfResident (residentId: string): Promise<string[]> {
+    return this.#run('reading a resident\'s ringing calls', () => this.#redis.smembers(`${this.#base}ringing:${residentId}`))
+  }
+
   async claimDueTimers (now: number, leaseMs: number, limit: number): Promise<DueTimer[]> {
     const members = await this.#run('claiming timers', () =>
       this.#redis.intercomCallClaim(this.#timers, now, leaseMs, limit, this.#base))
@@ -198,6 +370,18 @@ export class RedisCallStore implements CallStore {
   async nextDeadline (): Promise<number | null> {
     const first = await this.#run('reading timers', () => this.#redis.zrange(this.#timers, 0, 0, 'WITHSCORES'))
     return first[1] === undefined ? null : Number(first[1])
+  }
+
+  async list (query: CallListQuery): Promise<CallListPage> {
+    const { index, residual } = planListing(query)
+    const [score, id, ...sessions] = await this.#run('listing calls', () => this.#redis.intercomCallList(
+      `${this.#base}records:${index}`, `${this.#base}call:`,
+      query.since ?? '', query.until ?? '', query.after?.startTime ?? '', query.after?.callId ?? '',
+      query.limit, this.#scanLimit, hasResidual(residual) ? JSON.stringify(residual) : '', Date.now() - this.#horizonMs))
+    return {
+      sessions: sessions.map((json) => JSON.parse(json) as CallSession),
+      next: id === undefined || id === '' ? null : { startTime: Number(score), callId: id }
+    }
   }
 
   async close (): Promise<void> {

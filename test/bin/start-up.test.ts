@@ -40,7 +40,7 @@ t.test('a bad configuration value stops start-up naming the variable', async (t)
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL .*\(fatal, error, warn, info, debug, trace, silent\)/],
     [{ RING_TIMEOUT_MS: '0' }, /RING_TIMEOUT_MS must be >= 1/],
     [{ REDIS_URL: 'localhost:6379' }, /REDIS_URL must match pattern/],
-    [{ MQTTS_PORT: '8883' }, /MQTTS_PORT, TLS_CERT and TLS_KEY must be set together/]
+    [{ MQTTS_PORT: '8883' }, /TLS_CERT and TLS_KEY must be set together, and with MQTTS_PORT and\/or HTTPS_PORT/]
   ]
   for (const [env, message] of cases) {
     const result = await runBin([], env)

@@ -47,14 +47,3 @@ t.test('an empty client id without a clean session is refused with 0x02', async 
   t.equal(await rawConnect(node.ports.mqtt, { clientId: '', clean: false, ...credentials }), 2)
   t.equal(await rawConnect(node.ports.mqtt, { clientId: '', clean: true, ...credentials }), 0, 'an empty client id with a clean session is fine')
 })
-
-t.test('a client id in use can be taken over by the same identity only', async (t) => {
-  const { mqttUrl } = await startTestNode(t)
-  const device = await connect(t, mqttUrl, 'device/1', { clientId: 'door-1' })
-  await t.rejects(connect(t, mqttUrl, 'resident/2', { clientId: 'door-1' }), /Identifier rejected/, 'another identity is refused')
-  t.ok(device.client.connected, 'the holder keeps its connection')
-  const closed = new Promise<void>((resolve) => device.client.once('close', () => resolve()))
-  const again = await connect(t, mqttUrl, 'device/1', { clientId: 'door-1' })
-  await closed
-  t.ok(again.client.connected, 'the same identity takes its session over')
-})

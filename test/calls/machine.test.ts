@@ -3,14 +3,15 @@ import { newCallId, CALL_ID_PATTERN } from '../../lib/calls/call-id'
 import { startCall, transition, type CallEvent, type MachineOptions, type TransitionResult } from '../../lib/calls/machine'
 import { CLIENT_ACTIONS, CALL_STATUSES, type CallSession, type CallStatus, type ClientAction } from '../../lib/calls/session'
 import { TRANSITIONS, type SystemInput } from '../../lib/calls/transitions'
+import { identity } from '../../lib/identity'
 
-const OPTIONS: MachineOptions = { ringTimeoutMs: 30_000, maxCallMs: 7_200_000, offlineGraceMs: 10_000 }
+const OPTIONS: MachineOptions = { ringTimeoutMs: 30_000, maxCallMs: 7_200_000, offlineGraceMs: 10_000, unlockCooldownMs: 2_000 }
 const T0 = Date.UTC(2024, 0, 2, 3, 4, 5)
 const CALL_ID = 'call-20240102-0123456789abcdef'
 
 /** Device 1 rings residents 2, 3 and 4; 4 is already in a call. */
 function ringing (): CallSession {
-  const started = startCall({ callId: CALL_ID, provider: 'trtc', deviceId: '1', targets: ['2', '3', '4'], busy: ['4'], householdNumber: '101' }, T0, OPTIONS)
+  const started = startCall({ callId: CALL_ID, provider: 'trtc', deviceId: '1', targets: ['2', '3', '4'], busy: ['4'], activeCall: null, householdNumber: '101' }, T0, OPTIONS)
   if (!started.ok) throw started.error
   return started.session
 }
@@ -54,22 +55,25 @@ const ACTION_EXPECTATIONS: Record<CallStatus, { device: Record<ClientAction, Out
 }
 
 const SYSTEM_EXPECTATIONS: Record<CallStatus, Record<SystemInput, Outcome>> = {
-  ringing: { end: 'ended', ring_timer: 'ended', max_duration_timer: 'noop', device_offline_timer: 'noop', device_offline: 'ended', device_online: 'noop' },
+  // resident 3 is removed: its leg rings, resident 2's too, so the call rings on
+  ringing: { end: 'ended', ring_timer: 'ended', max_duration_timer: 'noop', device_offline_timer: 'noop', device_offline: 'ended', device_online: 'noop', device_removed: 'ended', resident_removed: 'ringing' },
   // fixture: connected, device offline, grace running
-  connected: { end: 'ended', ring_timer: 'noop', max_duration_timer: 'ended', device_offline_timer: 'ended', device_offline: 'noop', device_online: 'changed' },
-  ended: { end: 'noop', ring_timer: 'noop', max_duration_timer: 'noop', device_offline_timer: 'noop', device_offline: 'noop', device_online: 'noop' }
+  connected: { end: 'ended', ring_timer: 'noop', max_duration_timer: 'ended', device_offline_timer: 'ended', device_offline: 'noop', device_online: 'changed', device_removed: 'ended', resident_removed: 'noop' },
+  ended: { end: 'noop', ring_timer: 'noop', max_duration_timer: 'noop', device_offline_timer: 'noop', device_offline: 'noop', device_online: 'noop', device_removed: 'noop', resident_removed: 'noop' }
 }
 
 const FIXTURES: Record<CallStatus, () => CallSession> = { ringing, connected, ended }
 const SYSTEM_FIXTURES: Record<CallStatus, () => CallSession> = { ringing, connected: connectedDeviceGone, ended }
 
 const SYSTEM_EVENTS: Record<SystemInput, CallEvent> = {
-  end: { type: 'end', by: 'service/ops', reason: 'maintenance' },
+  end: { type: 'end', by: identity('service', 'ops'), reason: 'maintenance' },
   ring_timer: { type: 'timer', timer: 'ring' },
   max_duration_timer: { type: 'timer', timer: 'max_duration' },
   device_offline_timer: { type: 'timer', timer: 'device_offline' },
   device_offline: { type: 'device_presence', online: false },
-  device_online: { type: 'device_presence', online: true }
+  device_online: { type: 'device_presence', online: true },
+  device_removed: { type: 'device_removed' },
+  resident_removed: { type: 'resident_removed', residentId: '3' }
 }
 
 /** Late enough for every deadline to be due. */
@@ -136,7 +140,7 @@ for (const status of CALL_STATUSES) {
 }
 
 t.test('startCall rings every free target and tells the device', async t => {
-  const started = startCall({ callId: CALL_ID, provider: 'rtc', deviceId: '1', targets: ['2', '3', '4'], busy: ['4'], householdNumber: null, reason: 'visitor', timestamp: 42 }, T0, OPTIONS)
+  const started = startCall({ callId: CALL_ID, provider: 'rtc', deviceId: '1', targets: ['2', '3', '4'], busy: ['4'], activeCall: null, householdNumber: null, reason: 'visitor', timestamp: 42 }, T0, OPTIONS)
   t.ok(started.ok)
   if (!started.ok) return
   const s = started.session
@@ -152,15 +156,14 @@ t.test('startCall rings every free target and tells the device', async t => {
     { type: 'control', to: { kind: 'device', id: '1' }, action: 'ringing', reason: 'visitor', withSession: true },
     { type: 'invite', residentId: '2' },
     { type: 'invite', residentId: '3' },
-    { type: 'event', action: 'ringing', actor: 'device/1', reason: 'visitor' },
-    { type: 'set_timer', timer: 'ring', at: T0 + 30_000 }
+    { type: 'event', action: 'ringing', actor: 'device/1', reason: 'visitor' }
   ])
 })
 
 t.test('startCall refuses with nobody to ring', async t => {
-  const none = startCall({ callId: CALL_ID, provider: 'trtc', deviceId: '1', targets: [], busy: [], householdNumber: null }, T0, OPTIONS)
+  const none = startCall({ callId: CALL_ID, provider: 'trtc', deviceId: '1', targets: [], busy: [], activeCall: null, householdNumber: null }, T0, OPTIONS)
   t.equal(!none.ok && none.error.code, 'no_residents')
-  const busy = startCall({ callId: CALL_ID, provider: 'trtc', deviceId: '1', targets: ['2', '3'], busy: ['2', '3'], householdNumber: null }, T0, OPTIONS)
+  const busy = startCall({ callId: CALL_ID, provider: 'trtc', deviceId: '1', targets: ['2', '3'], busy: ['2', '3'], activeCall: null, householdNumber: null }, T0, OPTIONS)
   t.equal(!busy.ok && busy.error.code, 'residents_busy')
 })
 
@@ -178,9 +181,7 @@ t.test('ring group: the first answer wins, the others are cancelled', async t =>
     { type: 'control', to: { kind: 'device', id: '1' }, action: 'answered', reason: null, residentId: '3' },
     { type: 'control', to: { kind: 'resident', id: '2' }, action: 'cancelled', reason: 'answered_elsewhere', residentId: '3' },
     { type: 'control', to: { kind: 'resident', id: '3' }, action: 'answered', reason: null, residentId: '3' },
-    { type: 'event', action: 'answered', actor: 'resident/3', reason: null },
-    { type: 'clear_timer', timer: 'ring' },
-    { type: 'set_timer', timer: 'max_duration', at: T0 + 1_000 + 7_200_000 }
+    { type: 'event', action: 'answered', actor: 'resident/3', reason: null }
   ])
   const late = transition(s, act('resident', '2', 'answered'), T0 + 1_001, OPTIONS)
   t.equal(!late.ok && late.error.code, 'invalid_transition', 'a later answer is 409')
@@ -212,7 +213,7 @@ t.test('one rejection ends the call only when no target still rings', async t =>
   t.equal(s.end_time, T0 + 2_000)
   t.same(s.legs.map(l => l.state), ['rejected', 'timeout', 'busy'])
   t.same(s.deadlines, { ring: null, max_duration: null, device_offline: null })
-  t.same(last.effects.map(e => e.type), ['control', 'control', 'event', 'clear_timer'])
+  t.same(last.effects.map(e => e.type), ['control', 'control', 'event'])
 })
 
 t.test('every ring giving up ends with timeout', async t => {
@@ -232,8 +233,7 @@ t.test('device hangup while ringing cancels everyone still ringing', async t => 
   t.same(result.effects, [
     { type: 'control', to: { kind: 'device', id: '1' }, action: 'cancelled', reason: null },
     { type: 'control', to: { kind: 'resident', id: '3' }, action: 'cancelled', reason: null },
-    { type: 'event', action: 'hangup', actor: 'device/1', reason: null },
-    { type: 'clear_timer', timer: 'ring' }
+    { type: 'event', action: 'hangup', actor: 'device/1', reason: null }
   ])
 })
 
@@ -247,8 +247,7 @@ t.test('hangup of a connected call reaches the device and the answerer only', as
   t.same(result.effects, [
     { type: 'control', to: { kind: 'device', id: '1' }, action: 'hangup', reason: 'bye', residentId: '2' },
     { type: 'control', to: { kind: 'resident', id: '2' }, action: 'hangup', reason: 'bye', residentId: '2' },
-    { type: 'event', action: 'hangup', actor: 'resident/2', reason: 'bye' },
-    { type: 'clear_timer', timer: 'max_duration' }
+    { type: 'event', action: 'hangup', actor: 'resident/2', reason: 'bye' }
   ])
 })
 
@@ -297,13 +296,16 @@ t.test('unlock is a command: each one unlocks again', async t => {
     { type: 'control', to: { kind: 'device', id: '1' }, action: 'unlock', reason: null, residentId: '2' },
     { type: 'event', action: 'unlock', actor: 'resident/2', reason: null }
   ])
-  const second = transition(first.session, act('resident', '2', 'unlock'), T0 + 6_000, OPTIONS)
-  t.ok(second.ok && second.changed)
+  const tooSoon = transition(first.session, act('resident', '2', 'unlock'), T0 + 6_999, OPTIONS)
+  t.equal(!tooSoon.ok && tooSoon.error.code, 'invalid_transition', 'within the 2 s cooldown: refused')
+  t.match(!tooSoon.ok && tooSoon.error.message, /unlock cooldown/)
+  const second = transition(first.session, act('resident', '2', 'unlock'), T0 + 7_000, OPTIONS)
+  t.ok(second.ok && second.changed, 'after the cooldown: unlocks again')
   t.equal(second.ok && second.session.seq, s0.seq + 2)
 })
 
 t.test('end-session forces the end and reaches everyone still in the call', async t => {
-  const r = transition(ringing(), { type: 'end', by: 'service/ops', reason: 'maintenance' }, T0 + 1_000, OPTIONS)
+  const r = transition(ringing(), { type: 'end', by: identity('service', 'ops'), reason: 'maintenance' }, T0 + 1_000, OPTIONS)
   t.ok(r.ok)
   if (!r.ok) return
   t.equal(r.session.end_reason, 'forced')
@@ -313,12 +315,12 @@ t.test('end-session forces the end and reaches everyone still in the call', asyn
     { type: 'control', to: { kind: 'device', id: '1' }, action: 'forced', reason: 'maintenance' },
     { type: 'control', to: { kind: 'resident', id: '2' }, action: 'forced', reason: 'maintenance' },
     { type: 'control', to: { kind: 'resident', id: '3' }, action: 'forced', reason: 'maintenance' },
-    { type: 'event', action: 'forced', actor: 'service/ops', reason: 'maintenance' },
-    { type: 'clear_timer', timer: 'ring' }
+    { type: 'event', action: 'forced', actor: 'service/ops', reason: 'maintenance' }
   ])
-  const c = transition(connected(), { type: 'end', by: 'resident/2' }, T0 + 5_000, OPTIONS)
+  t.same(r.session.deadlines, { ring: null, max_duration: null, device_offline: null }, 'the end clears every deadline')
+  const c = transition(connected(), { type: 'end', by: identity('resident', '2') }, T0 + 5_000, OPTIONS)
   t.same(c.ok && c.effects.filter(e => e.type === 'control').map(e => e.type === 'control' && e.to.id), ['1', '2'])
-  const again = transition(r.session, { type: 'end', by: 'service/other' }, T0 + 6_000, OPTIONS)
+  const again = transition(r.session, { type: 'end', by: identity('service', 'other') }, T0 + 6_000, OPTIONS)
   t.ok(again.ok && !again.changed, 'idempotent')
 })
 
@@ -336,8 +338,7 @@ t.test('ring timer: only a due deadline ends the call', async t => {
     { type: 'control', to: { kind: 'device', id: '1' }, action: 'timeout', reason: null },
     { type: 'control', to: { kind: 'resident', id: '2' }, action: 'timeout', reason: null },
     { type: 'control', to: { kind: 'resident', id: '3' }, action: 'timeout', reason: null },
-    { type: 'event', action: 'timeout', actor: 'system', reason: null },
-    { type: 'clear_timer', timer: 'ring' }
+    { type: 'event', action: 'timeout', actor: 'system', reason: null }
   ])
   const stale = transition(connected(), { type: 'timer', timer: 'ring' }, LATER, OPTIONS)
   t.ok(stale.ok && !stale.changed, 'stale after the answer')
@@ -352,7 +353,7 @@ t.test('max duration ends a connected call', async t => {
   if (!due.ok) return
   t.equal(due.session.end_reason, 'max_duration')
   t.same(due.effects.map(e => e.type === 'control' ? `${e.to.kind}/${e.to.id}:${e.action}` : e.type),
-    ['device/1:max_duration', 'resident/2:max_duration', 'event', 'clear_timer'])
+    ['device/1:max_duration', 'resident/2:max_duration', 'event'])
 })
 
 t.test('device offline while ringing ends the call at once', async t => {
@@ -363,7 +364,7 @@ t.test('device offline while ringing ends the call at once', async t => {
   t.equal(r.session.ended_by, 'system')
   t.same(r.session.legs.map(l => l.state), ['cancelled', 'cancelled', 'busy'])
   t.same(r.effects.map(e => e.type === 'control' ? `${e.to.kind}/${e.to.id}:${e.action}` : e.type),
-    ['device/1:device_offline', 'resident/2:device_offline', 'resident/3:device_offline', 'event', 'clear_timer'])
+    ['device/1:device_offline', 'resident/2:device_offline', 'resident/3:device_offline', 'event'])
 })
 
 t.test('device offline while connected: grace, then end; back online in time: nothing', async t => {
@@ -373,14 +374,14 @@ t.test('device offline while connected: grace, then end; back online in time: no
   if (!gone.ok) return
   t.equal(gone.session.seq, s.seq, 'not a transition')
   t.equal(gone.session.deadlines.device_offline, T0 + 12_000)
-  t.same(gone.effects, [{ type: 'set_timer', timer: 'device_offline', at: T0 + 12_000 }])
+  t.same(gone.effects, [], 'no message: the deadline is in the session')
 
   const stillGone = transition(gone.session, { type: 'device_presence', online: false }, T0 + 3_000, OPTIONS)
   t.ok(stillGone.ok && !stillGone.changed, 'the first grace keeps running')
 
   const back = transition(gone.session, { type: 'device_presence', online: true }, T0 + 5_000, OPTIONS)
   t.ok(back.ok && back.changed)
-  t.same(back.ok && back.effects, [{ type: 'clear_timer', timer: 'device_offline' }])
+  t.same(back.ok && back.effects, [])
   t.equal(back.ok && back.session.deadlines.device_offline, null)
   const staleTimer = transition(must(back), { type: 'timer', timer: 'device_offline' }, T0 + 12_000, OPTIONS)
   t.ok(staleTimer.ok && !staleTimer.changed, 'cleared grace timer is stale')
@@ -391,13 +392,11 @@ t.test('device offline while connected: grace, then end; back online in time: no
   t.ok(lapsed.ok)
   if (!lapsed.ok) return
   t.equal(lapsed.session.end_reason, 'device_offline')
-  t.same(lapsed.effects.map(e => e.type === 'control' ? `${e.to.kind}/${e.to.id}:${e.action}` : e.type === 'clear_timer' ? `clear:${e.timer}` : e.type),
-    ['device/1:device_offline', 'resident/2:device_offline', 'event', 'clear:max_duration', 'clear:device_offline'])
+  t.same(lapsed.effects.map(e => e.type === 'control' ? `${e.to.kind}/${e.to.id}:${e.action}` : e.type),
+    ['device/1:device_offline', 'resident/2:device_offline', 'event'])
 
   const hungUp = transition(gone.session, act('resident', '2', 'hangup'), T0 + 4_000, OPTIONS)
-  t.same(hungUp.ok && hungUp.effects.filter(e => e.type === 'clear_timer'), [
-    { type: 'clear_timer', timer: 'max_duration' }, { type: 'clear_timer', timer: 'device_offline' }
-  ], 'ending clears every timer')
+  t.same(hungUp.ok && hungUp.session.deadlines, { ring: null, max_duration: null, device_offline: null }, 'ending clears every deadline')
 })
 
 t.test('seq rises by one per transition and history records each', async t => {

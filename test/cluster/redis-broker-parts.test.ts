@@ -10,7 +10,7 @@ import { requireRedis, startRedis, type RedisServer } from '../helpers/redis'
 interface Node { broker: Aedes, parts: RedisBrokerParts, close: () => Promise<void> }
 
 async function startBroker (url: string): Promise<Node> {
-  const parts = createRedisBrokerParts({ url, logger: pino({ level: 'silent' }) })
+  const parts = createRedisBrokerParts({ address: url, logger: pino({ level: 'silent' }) })
   const broker = await Aedes.createBroker({ id: `node-${randomBytes(3).toString('hex')}`, ...parts })
   return {
     broker,

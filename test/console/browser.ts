@@ -2,6 +2,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { SECRETS } from '../helpers/node'
+import { underCi } from '../helpers/redis'
 
 interface Teardown { teardown (fn: () => unknown): void }
 
@@ -14,11 +15,11 @@ export const SCREENSHOTS = path.resolve(__dirname, '..', '..', '..', 'reports', 
 export const UI_TIMEOUT_MS = 15_000
 
 /**
- * A reason to skip when Chromium is not installed; under CI=true nothing is
+ * A reason to skip when Chromium is not installed; under CI nothing is
  * skipped, so a missing browser fails the run instead.
  */
 export function chromiumMissing (): string | false {
-  if (process.env.CI === 'true' || fs.existsSync(CHROMIUM)) return false
+  if (underCi() || fs.existsSync(CHROMIUM)) return false
   return `no Chromium at ${CHROMIUM} (Debian package chromium); set CHROMIUM_PATH`
 }
 

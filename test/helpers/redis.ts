@@ -15,24 +15,29 @@ export interface RedisServer {
   stop (): Promise<void>
   /** Starts it again on the same port with the same data. */
   restart (): Promise<void>
+  /** Ends the process at once, as a crash would; keeps its data. */
+  kill (): Promise<void>
 }
 
-export function redisAvailable (): boolean {
-  return spawnSync('redis-server', ['--version']).status === 0
+/** CI services set `CI` to `true`, `1` or their own name: any value but empty, `false` or `0`. */
+export function underCi (env: NodeJS.ProcessEnv = process.env): boolean {
+  const value = (env.CI ?? '').trim().toLowerCase()
+  return value !== '' && value !== 'false' && value !== '0'
 }
 
 /**
- * Whether a Redis suite can run. Without redis-server it is skipped, except under
- * CI, where a skipped Redis suite would hide a broken set-up: there it fails.
+ * Whether a suite needing `command` (default redis-server) can run. Without it the
+ * suite is skipped, except under CI, where a skipped suite would hide a broken
+ * set-up: there it fails.
  */
-export function requireRedis (t: tap.Test): boolean {
-  if (redisAvailable()) return true
-  if (process.env.CI === 'true') t.fail('redis-server is not installed: CI must run the Redis suites')
-  else t.test('Redis suites', { skip: 'redis-server is not installed' }, () => {})
+export function requireRedis (t: tap.Test, command = 'redis-server'): boolean {
+  if (spawnSync(command, ['--version']).status === 0) return true
+  if (underCi()) t.fail(`${command} is not installed: CI must run the Redis suites`)
+  else t.test('Redis suites', { skip: `${command} is not installed` }, () => {})
   return false
 }
 
-async function freePort (): Promise<number> {
+export async function freePort (): Promise<number> {
   const server = createServer()
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')
@@ -42,7 +47,7 @@ async function freePort (): Promise<number> {
   return address.port
 }
 
-function ping (port: number): Promise<boolean> {
+export function ping (port: number): Promise<boolean> {
   return new Promise(resolve => {
     const socket = createConnection({ port, host: '127.0.0.1' }, () => socket.write('PING\r\n'))
     socket.once('data', data => {
@@ -53,14 +58,17 @@ function ping (port: number): Promise<boolean> {
   })
 }
 
-/** A real redis-server on a free port with an append-only file in a temporary directory; gone when the test ends. */
-export async function startRedis (t: Teardown): Promise<RedisServer> {
+/**
+ * A real redis-server on a free port with an append-only file in a temporary
+ * directory; gone when the test ends. `args` are added to its command line.
+ */
+export async function startRedis (t: Teardown, args: string[] = []): Promise<RedisServer> {
   const port = await freePort()
   const dir = mkdtempSync(path.join(tmpdir(), 'intercom-redis-'))
   let child: ChildProcess | null = null
 
   async function start (): Promise<void> {
-    const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--dir', dir], { stdio: 'ignore' })
+    const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--dir', dir, ...args], { stdio: 'ignore' })
     child = proc
     let exited = false
     proc.once('exit', () => { exited = true })
@@ -72,12 +80,12 @@ export async function startRedis (t: Teardown): Promise<RedisServer> {
     }
   }
 
-  async function stop (): Promise<void> {
+  async function stop (signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     const proc = child
     child = null
     if (proc === null || proc.exitCode !== null) return
     const exited = once(proc, 'exit')
-    proc.kill('SIGTERM')
+    proc.kill(signal)
     await exited
   }
 
@@ -89,7 +97,8 @@ export async function startRedis (t: Teardown): Promise<RedisServer> {
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
-    stop,
+    stop: () => stop(),
+    kill: () => stop('SIGKILL'),
     restart: async () => {
       await stop()
       await start()

@@ -1,13 +1,14 @@
 import net from 'node:net'
 import pino from 'pino'
 import t from 'tap'
+import { createAuthenticator } from '../../lib/auth/authenticator'
+import { createMemorySignInThrottle } from '../../lib/auth/sign-in-throttle'
 import { createBroker } from '../../lib/broker/create-broker'
 import { createPublisher } from '../../lib/broker/publisher'
 import { loadDirectory } from '../../lib/directory/load'
 import { startPresence } from '../../lib/presence/presence'
 import { createStatusFeed } from '../../lib/presence/status-feed'
 import { createMemoryStatusStore } from '../../lib/stores/memory-status-store'
-import { createMemorySessionOwners } from '../../lib/stores/session-owners'
 import { request } from '../helpers/http'
 import { connect, settle, type TestClient } from '../helpers/mqtt'
 import { DEMO_DIRECTORY, startTestNode } from '../helpers/node'
@@ -106,8 +107,14 @@ t.test('two connections of one device: offline only when both are gone', async (
 t.test('presence callbacks fire once per transition, and not at a takeover', async (t) => {
   const logger = pino({ level: 'silent' })
   const directory = loadDirectory(DEMO_DIRECTORY)
+  const authenticator = createAuthenticator({
+    directory,
+    logger,
+    throttle: createMemorySignInThrottle({ windowMs: 60_000, maxKeys: 100 }),
+    limits: { failuresPerIdentity: 10, failuresPerAddress: 50, concurrentChecks: 2, maxWaitingChecks: 16, maxWaitingChecksPerAddress: 8 }
+  })
   const broker = await createBroker({
-    id: 'presence-test', directory, logger, sessionOwners: createMemorySessionOwners(), handleRequest: async () => {}, notifyRefusal: () => {}
+    id: 'presence-test', directory, authenticator, logger, handleRequest: async () => {}, notifyRefusal: () => {}
   })
   const publisher = createPublisher(broker.aedes)
   const events: string[] = []

@@ -7,10 +7,15 @@ t.test('a status report and an HTTP update merge into one status, published reta
   const { mqttUrl, httpUrl } = await startTestNode(t)
   const device = await connect(t, mqttUrl, 'device/1')
   await device.subscribe('devices/1/#')
+  // Connecting sets last_seen too: only a later value shows that the report set it.
+  const connected = await device.waitFor((m) => m.topic === 'devices/1/status' && m.json.online === true)
+  const connectedAt = connected.json.last_seen as number
+  t.type(connectedAt, 'number')
+  while (Date.now() <= connectedAt) await settle(1)
   await device.publish('devices/1/status/report', { battery: 80, properties: { fw: '1.0', door: 'closed' } })
   const reported = await device.waitFor((m) => m.topic === 'devices/1/status' && m.json.battery === 80)
   t.match(reported.json, { device_id: '1', online: true, battery: 80, properties: { fw: '1.0', door: 'closed' } })
-  t.type(reported.json.last_seen, 'number')
+  t.ok((reported.json.last_seen as number) > connectedAt, 'the device\'s own report moves last_seen on')
 
   const updated = await request(httpUrl, 'POST', '/api/mqtt/device/status', {
     as: 'service/ops',
@@ -107,4 +112,50 @@ t.test('status routes: 401, 403, 400 and 404', async (t) => {
     t.equal(read.status, 200, `${as} may read device 1`)
     t.same(read.body.data, { device_id: '1', online: false, battery: null, properties: {}, last_seen: null })
   }
+})
+
+t.test('status size is bounded: one property value and the whole status', async (t) => {
+  const { mqttUrl, httpUrl } = await startTestNode(t, { STATUS_MAX_VALUE_BYTES: '100', STATUS_MAX_BYTES: '600' })
+  const device = await connect(t, mqttUrl, 'device/1')
+  await device.subscribe('devices/1/#')
+  await device.waitFor((m) => m.topic === 'devices/1/status' && m.json.online === true)
+  const statuses = () => device.on('devices/1/status').length
+  const before = statuses()
+
+  // 98 x are 100 bytes of JSON with the quotes: the largest value allowed.
+  await device.publish('devices/1/status/report', { properties: { big: 'x'.repeat(99) } })
+  const tooBig = await device.waitFor((m) => m.topic === 'devices/1/calls/error')
+  t.equal(tooBig.json.error, 'invalid_request')
+  t.match(tooBig.json.message, /properties\.big is 101 bytes.*at most 100/)
+  const bigViaHttp = await request(httpUrl, 'POST', '/api/mqtt/device/status', { as: 'service/ops', body: { device_id: '1', properties: { big: { a: 'x'.repeat(200) } } } })
+  t.equal(bigViaHttp.status, 400, 'over HTTP too')
+
+  await device.publish('devices/1/status/report', { properties: { a: 'x'.repeat(98) } })
+  await device.waitFor((m) => m.topic === 'devices/1/status' && m.json.properties !== undefined && 'a' in (m.json.properties as object))
+  // Five values of 100 bytes fit alone; with the rest of the status they pass 600 bytes.
+  const many = Object.fromEntries(['b', 'c', 'd', 'e', 'f'].map((k) => [k, 'x'.repeat(98)]))
+  const tooMany = await request(httpUrl, 'POST', '/api/mqtt/device/status', { as: 'service/ops', body: { device_id: '1', properties: many } })
+  t.equal(tooMany.status, 400)
+  t.match(tooMany.body.message, /over the 600-byte limit/)
+  const stored = await request(httpUrl, 'GET', '/api/mqtt/device/status?device_id=1', { as: 'service/ops' })
+  t.same(Object.keys(stored.body.data.properties), ['a'], 'the refused updates changed nothing')
+  t.equal(statuses(), before + 1, 'and published nothing')
+})
+
+t.test('status updates are rate-limited per device: error topic over MQTT, 429 over HTTP', async (t) => {
+  const { mqttUrl, httpUrl } = await startTestNode(t, { STATUS_UPDATES_PER_SECOND: '2' })
+  const device = await connect(t, mqttUrl, 'device/1')
+  await device.subscribe('devices/1/calls/error')
+  // Ten reports cannot spread over enough one-second windows for two each.
+  for (let i = 0; i < 10; i++) await device.publish('devices/1/status/report', { battery: i, request_id: `r${i}` })
+  const refused = await device.waitFor((m) => m.topic === 'devices/1/calls/error')
+  t.equal(refused.json.error, 'rate_limited')
+  t.match(refused.json.message, /status updates per second for device 1/)
+
+  const answers: number[] = []
+  for (let i = 0; i < 10; i++) {
+    answers.push((await request(httpUrl, 'POST', '/api/mqtt/device/status', { as: 'service/ops', body: { device_id: '5', battery: i } })).status)
+  }
+  t.ok(answers.includes(429), `HTTP updates are refused with 429 past the rate (${answers.join(' ')})`)
+  t.ok(device.client.connected, 'the device stays connected')
 })

@@ -15,13 +15,13 @@ export interface StoreUnderTest {
 
 export type CallStoreFactory = (options: { retentionMs: number }) => Promise<StoreUnderTest>
 
-const OPTIONS: MachineOptions = { ringTimeoutMs: 30_000, maxCallMs: 7_200_000, offlineGraceMs: 10_000 }
+const OPTIONS: MachineOptions = { ringTimeoutMs: 30_000, maxCallMs: 7_200_000, offlineGraceMs: 10_000, unlockCooldownMs: 2_000 }
 const T0 = Date.UTC(2024, 0, 2, 3, 4, 5)
 const RING_AT = T0 + OPTIONS.ringTimeoutMs
 const LONG_RETENTION = 3_600_000
 
 function ring (callId: string, deviceId = '1', targets = ['2', '3'], now = T0): CallSession {
-  const started = startCall({ callId, provider: 'trtc', deviceId, targets, busy: [], householdNumber: null }, now, OPTIONS)
+  const started = startCall({ callId, provider: 'trtc', deviceId, targets, busy: [], activeCall: null, householdNumber: null }, now, OPTIONS)
   if (!started.ok) throw started.error
   return started.session
 }
@@ -127,6 +127,25 @@ export function callStoreSuite (t: tap.Test, name: string, factory: CallStoreFac
     t.same(await store.connectedResidents(['2', '3', '4']), new Set(['3']), 'ended: released')
   })
 
+  t.test(`${name}: the calls ringing a resident`, async t => {
+    const store = await open(t)
+    const first = ring('call-20240102-000000000001', '1', ['2', '3'])
+    const second = ring('call-20240102-000000000002', '5', ['3', '4'])
+    await store.create(first)
+    await store.create(second)
+    t.same((await store.ringingCallsOfResident('3')).sort(), [first.call_id, second.call_id])
+    t.same(await store.ringingCallsOfResident('2'), [first.call_id])
+    t.same(await store.ringingCallsOfResident('7'), [])
+    const declined = await save(store, first, next(first, { type: 'action', actor: { kind: 'resident', id: '3' }, action: 'rejected' }, T0 + 500))
+    t.same(await store.ringingCallsOfResident('3'), [second.call_id], 'a declined leg no longer rings')
+    t.same(await store.ringingCallsOfResident('2'), [first.call_id], 'the other leg still rings')
+    await save(store, declined, answer(declined))
+    t.same(await store.ringingCallsOfResident('2'), [], 'answered: no longer ringing')
+    await save(store, second, hangup(second))
+    t.same(await store.ringingCallsOfResident('3'), [], 'ended: no leg rings')
+    t.same(await store.ringingCallsOfResident('4'), [])
+  })
+
   t.test(`${name}: an ended call leaves every index`, async t => {
     const store = await open(t)
     const s = ring('call-20240102-000000000001')
@@ -137,6 +156,7 @@ export function callStoreSuite (t: tap.Test, name: string, factory: CallStoreFac
     await save(store, gone, hangup(gone))
     t.equal(await store.activeCallOfDevice('1'), null)
     t.same(await store.connectedResidents(['2']), new Set())
+    t.same(await store.ringingCallsOfResident('3'), [])
     t.equal(await store.nextDeadline(), null)
     t.same(await store.claimDueTimers(Number.MAX_SAFE_INTEGER, 1_000, 10), [])
     t.equal((await store.get(s.call_id))?.status, 'ended', 'still readable')

@@ -7,13 +7,14 @@ import type { CallSession } from '../../lib/calls/session'
 import { createRedisConnection } from '../../lib/cluster/redis-connection'
 import { RedisCallStore } from '../../lib/stores/redis-call-store'
 import { requireRedis, startRedis, type RedisServer } from '../helpers/redis'
+import { callListingSuite } from './call-listing-suite'
 import { callStoreSuite } from './call-store-suite'
 
-const OPTIONS = { ringTimeoutMs: 30_000, maxCallMs: 7_200_000, offlineGraceMs: 10_000 }
+const OPTIONS = { ringTimeoutMs: 30_000, maxCallMs: 7_200_000, offlineGraceMs: 10_000, unlockCooldownMs: 2_000 }
 const T0 = Date.UTC(2024, 0, 2, 3, 4, 5)
 
 function ring (callId: string): CallSession {
-  const started = startCall({ callId, provider: 'trtc', deviceId: '1', targets: ['2', '3'], busy: [], householdNumber: null }, T0, OPTIONS)
+  const started = startCall({ callId, provider: 'trtc', deviceId: '1', targets: ['2', '3'], busy: [], activeCall: null, householdNumber: null }, T0, OPTIONS)
   if (!started.ok) throw started.error
   return started.session
 }
@@ -35,6 +36,11 @@ if (requireRedis(t)) {
 
   callStoreSuite(t, 'redis', async ({ retentionMs }) => {
     const store = new RedisCallStore({ url: server.url, logger, retentionMs, prefix: prefix() })
+    return { store, close: () => store.close() }
+  })
+
+  callListingSuite(t, 'redis', async ({ retentionMs, scanLimit }) => {
+    const store = new RedisCallStore({ url: server.url, logger, retentionMs, prefix: prefix(), ...(scanLimit === undefined ? {} : { scanLimit }) })
     return { store, close: () => store.close() }
   })
 
@@ -65,7 +71,23 @@ if (requireRedis(t)) {
     await store.create(s)
     await store.compareAndSet(answer(s, '2'), s.version)
     const keys = await redis.keys(`${p}*`)
-    t.same(keys.sort(), ['call:call-20240102-000000000001', 'device:1', 'resident:2', 'timers'].map(k => `${p}{calls}:${k}`))
+    const records = ['active', 'all', 'device:1', 'resident:2', 'resident:3'].map(k => `records:${k}`)
+    t.same(keys.sort(), ['call:call-20240102-000000000001', 'device:1', ...records, 'resident:2', 'timers'].map(k => `${p}{calls}:${k}`))
+  })
+
+  t.test('redis: a listing index drops entries past the horizon when it gains a call, and expires a horizon after its newest', async t => {
+    const p = prefix()
+    const redis = new Redis(server.url)
+    t.teardown(() => redis.disconnect())
+    const store = new RedisCallStore({ redis, retentionMs: 60_000, longestCallMs: 1_000, prefix: p })
+    const old = ring('call-20240102-000000000001')
+    const recent = { ...ring('call-20240102-000000000002'), start_time: T0 + 61_002, device_device_id: '2' }
+    await store.create(old)
+    t.same(await redis.zrange(`${p}{calls}:records:all`, 0, -1), [old.call_id])
+    await store.create(recent)
+    t.same(await redis.zrange(`${p}{calls}:records:all`, 0, -1), [recent.call_id], 'the call older than 61 s is dropped')
+    const ttl = await redis.pttl(`${p}{calls}:records:all`)
+    t.ok(ttl > 0 && ttl <= 61_000, `expires with the horizon (${ttl} ms left)`)
   })
 
   t.test('redis: an outage answers 503, and calls survive a restart', async t => {

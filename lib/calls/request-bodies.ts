@@ -1,10 +1,11 @@
 import { Type, type Static } from 'typebox'
 import { IntercomError } from '../errors'
 import { ID_PATTERN } from '../identity'
-import { ClientActionSchema, PROVIDERS } from './session'
+import { ClientActionSchema, PROVIDERS, type Provider } from './session'
 
 /**
- * The bodies of the call requests (CONTRACT §4, §5), for HTTP and MQTT alike.
+ * The bodies of the call requests, for HTTP and MQTT alike, and their mapping
+ * to the requests the call service takes: written once for both doors.
  * Ids are checked against the id pattern, so `+`, `#` and `/` never reach a topic.
  */
 const Id = Type.String({ pattern: ID_PATTERN, description: 'letters, digits, _ and -, up to 64' })
@@ -66,6 +67,51 @@ export type StartCallBody = Static<typeof StartCallBodySchema>
 export type DirectCallBody = Static<typeof DirectCallBodySchema>
 export type ActionBody = Static<typeof ActionBodySchema>
 export type EndSessionBody = Static<typeof EndSessionBodySchema>
+
+/** A call to start, whichever door it came through. */
+/** Which door a call request came through, for metrics. */
+export type CallDoor = 'http' | 'mqtt'
+
+export interface StartRequest {
+  deviceId: string
+  targetResidentId?: string
+  householdNumber?: string
+  timestamp?: number
+  provider: Provider
+  /** `http` when not said. */
+  door?: CallDoor
+}
+
+/**
+ * A start body to a request. Over MQTT the topic names the device (`fromTopic`)
+ * and a body naming another one is refused; over HTTP the body must name it.
+ */
+export function startRequestOf (body: StartCallBody, fromTopic?: string): StartRequest {
+  const named = body.device_device_id ?? body.device_id
+  if (fromTopic !== undefined && named !== undefined && named !== fromTopic) {
+    throw new IntercomError('forbidden', `device/${fromTopic} may not call for device ${named}`)
+  }
+  const deviceId = fromTopic ?? named
+  if (deviceId === undefined) throw new IntercomError('invalid_request', 'device_device_id is required')
+  return {
+    deviceId,
+    provider: body.provider ?? 'trtc',
+    ...(fromTopic === undefined ? {} : { door: 'mqtt' as const }),
+    ...(body.target_resident_id === undefined ? {} : { targetResidentId: body.target_resident_id }),
+    ...(body.household_number === undefined ? {} : { householdNumber: body.household_number }),
+    ...(body.timestamp === undefined ? {} : { timestamp: body.timestamp })
+  }
+}
+
+/** `/api/trtc/call` and `/api/rtc/call`: one resident, the route's provider. */
+export function directStartRequestOf (body: DirectCallBody, provider: Provider): StartRequest {
+  return {
+    deviceId: body.device_id,
+    targetResidentId: body.resident_id,
+    provider,
+    ...(body.timestamp === undefined ? {} : { timestamp: body.timestamp })
+  }
+}
 
 export interface ActionRequest {
   call_id: string

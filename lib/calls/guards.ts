@@ -1,0 +1,94 @@
+import type { Identity } from '../identity'
+import { mayEnd, wasRung } from './call-rights'
+import type { MachineOptions } from './machine'
+import type { CallAction, CallSession, TimerName } from './session'
+
+/**
+ * The conditions the transition table names: pure predicates over the call and
+ * the input. The table says what a failed guard yields; nothing here refuses.
+ */
+
+export const SYSTEM_ACTOR = { kind: 'system', id: 'system', name: 'system' } as const
+
+/** Who feeds an input: a device or resident acting, the identity ending a call, or the server. */
+export type Actor = Identity | typeof SYSTEM_ACTOR
+
+export interface GuardContext {
+  readonly session: CallSession
+  readonly actor: Actor
+  /** What `history` records if the input applies; null for an input that is never a transition. */
+  readonly action: CallAction | null
+  /** The resident an input is about (a removal), else null. */
+  readonly subject: string | null
+  /** The deadline a timer input is for, else null. */
+  readonly timer: TimerName | null
+  readonly now: number
+  readonly options: MachineOptions
+}
+
+const legState = (s: CallSession, residentId: string): string | undefined =>
+  s.legs.find((leg) => leg.resident_id === residentId)?.state
+
+const residentActor = (ctx: GuardContext): string | null => ctx.actor.kind === 'resident' ? ctx.actor.id : null
+
+/** The repeatable command whose cooldown `unlockCooledDown` checks. */
+const UNLOCK: CallAction = 'unlock'
+
+export const GUARDS = {
+  /** The acting device is the one that called. */
+  isCaller: (ctx: GuardContext): boolean => ctx.actor.kind === 'device' && ctx.actor.id === ctx.session.device_device_id,
+  /** The acting resident was rung by this call (a `busy` leg never was). */
+  isParty: (ctx: GuardContext): boolean => {
+    const id = residentActor(ctx)
+    return id !== null && wasRung(ctx.session, id)
+  },
+  /** The same actor has not already sent this action on this call. */
+  notRepeat: (ctx: GuardContext): boolean =>
+    !ctx.session.history.some((h) => h.actor === ctx.actor.name && h.action === ctx.action),
+  /** The acting resident's own leg still rings. */
+  legRinging: (ctx: GuardContext): boolean => {
+    const id = residentActor(ctx)
+    return id !== null && legState(ctx.session, id) === 'ringing'
+  },
+  /** The acting resident is the one who answered. */
+  isAnswerer: (ctx: GuardContext): boolean => residentActor(ctx) !== null && residentActor(ctx) === ctx.session.resident_id,
+  /** No unlock on this call within the cooldown. */
+  unlockCooledDown: (ctx: GuardContext): boolean => {
+    const since = ctx.now - ctx.options.unlockCooldownMs
+    return !ctx.session.history.some((h) => h.action === UNLOCK && h.timestamp > since)
+  },
+  /** End-session: a service, the call's device, or a resident whose leg is live. */
+  mayEnd: (ctx: GuardContext): boolean => ctx.actor.kind !== 'system' && mayEnd(ctx.actor, ctx.session),
+  /** The timer's deadline is set and due; a cleared or moved one is stale. */
+  deadlineDue: (ctx: GuardContext): boolean => {
+    const due = ctx.timer === null ? null : ctx.session.deadlines[ctx.timer]
+    return due !== null && due <= ctx.now
+  },
+  /** No offline grace is running yet. */
+  graceIdle: (ctx: GuardContext): boolean => ctx.session.deadlines.device_offline === null,
+  /** An offline grace is running. */
+  graceRunning: (ctx: GuardContext): boolean => ctx.session.deadlines.device_offline !== null,
+  /** The resident the input is about has a ringing leg. */
+  subjectRinging: (ctx: GuardContext): boolean => ctx.subject !== null && legState(ctx.session, ctx.subject) === 'ringing'
+} as const
+
+export type GuardName = keyof typeof GUARDS
+
+/** What the start of a call is decided on: the directory's targets and the store's view of who is busy. */
+export interface StartContext {
+  readonly targets: readonly string[]
+  readonly busy: readonly string[]
+  /** The device's active call, as the store saw it just before. */
+  readonly activeCall: string | null
+}
+
+export const START_GUARDS = {
+  /** The directory gives the device someone to ring. */
+  hasTargets: (ctx: StartContext): boolean => ctx.targets.length > 0,
+  /** At least one target is not in a connected call. */
+  someoneFree: (ctx: StartContext): boolean => ctx.targets.some((r) => !ctx.busy.includes(r)),
+  /** The device has no ringing or connected call. */
+  deviceIdle: (ctx: StartContext): boolean => ctx.activeCall === null
+} as const
+
+export type StartGuardName = keyof typeof START_GUARDS

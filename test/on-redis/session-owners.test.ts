@@ -1,3 +1,0 @@
-import { onRedis } from '../helpers/on-redis'
-
-onRedis(() => require('../broker/session-owners.test'))
