@@ -10,6 +10,7 @@ import cors from '../plugins/cors'
 import health from '../plugins/health'
 import metrics from '../plugins/metrics'
 import mqttWebSocket from '../plugins/mqtt-websocket'
+import webConsole from '../plugins/console'
 import type { Aedes } from 'aedes'
 import type { Authenticator } from './auth/authenticator'
 import type { ConnectionGate } from './limits/connection-gate'
@@ -64,6 +65,7 @@ export async function buildHttpApp (options: HttpAppOptions) {
   await app.register(health, { status: options.health, readiness: options.readiness })
   if (options.metrics !== undefined) await app.register(metrics, options.metrics)
   await app.register(mqttWebSocket, { broker: options.broker, packets: options.mqttPackets, socketBufferBytes: options.mqttSocketBufferBytes, logger: options.logger })
+  await app.register(webConsole)
   await app.register(options.routes)
   return app
 }
