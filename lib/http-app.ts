@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Logger } from 'pino'
-import envelope from '../plugins/envelope'
+import envelope, { handleClientError } from '../plugins/envelope'
 import docs from '../plugins/docs'
 import auth from '../plugins/auth'
 import health from '../plugins/health'
@@ -38,6 +38,7 @@ export async function buildHttpApp (options: HttpAppOptions) {
     connectionTimeout: options.timeouts.idleMs,
     keepAliveTimeout: options.timeouts.idleMs,
     requestTimeout: options.timeouts.requestMs,
+    clientErrorHandler: handleClientError,
     http: { requestTimeout: options.timeouts.requestMs, headersTimeout: options.timeouts.requestMs, connectionsCheckingInterval: Math.min(5000, options.timeouts.requestMs) },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } }
   }).withTypeProvider<TypeBoxTypeProvider>()
