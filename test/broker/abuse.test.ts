@@ -1,3 +1,5 @@
+import net from 'node:net'
+import mqttPacket from 'mqtt-packet'
 import t from 'tap'
 import { PacketSizeTracker } from '../../lib/broker/packet-size-guard'
 import { request } from '../helpers/http'
@@ -59,4 +61,25 @@ t.test('a QoS 0 flood to a subscriber that then disconnects does not hurt the no
   t.equal((await request(httpUrl, 'GET', '/health')).status, 200, 'the node still answers')
   const after = await connect(t, mqttUrl, 'client/meter-gw', { clientId: 'after-flood' })
   t.ok(after.client.connected, 'and still accepts connections')
+})
+
+t.test('a topic that is not valid UTF-8 is refused, not forwarded altered (MQTT-1.5.3-1)', async (t) => {
+  const { node, mqttUrl } = await startTestNode(t)
+  const ops = await connect(t, mqttUrl, 'service/ops')
+  await ops.subscribe('#')
+  const socket = net.connect(node.ports.mqtt, '127.0.0.1')
+  t.teardown(() => socket.destroy())
+  const parser = mqttPacket.parser()
+  const connected = new Promise<void>((resolve) => parser.on('packet', (p) => { if (p.cmd === 'connack') resolve() }))
+  socket.on('data', (chunk) => { parser.parse(chunk) })
+  socket.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: 'utf8', keepalive: 30, username: 'client/meter-gw', password: Buffer.from('gw-secret') }))
+  await connected
+  // PUBLISH QoS 0, topic "meters/" followed by 0xff (never valid in UTF-8), payload "x".
+  const topic = Buffer.concat([Buffer.from('meters/'), Buffer.from([0xff])])
+  socket.write(Buffer.concat([Buffer.from([0x30, 2 + topic.length + 1, 0, topic.length]), topic, Buffer.from('x')]))
+  socket.write(mqttPacket.generate({ cmd: 'publish', topic: 'meters/after', payload: Buffer.from('{}'), qos: 0, retain: false, dup: false }))
+  await ops.waitFor((m) => m.topic === 'meters/after')
+  t.notOk(ops.messages.some((m) => m.topic.startsWith('meters/') && m.topic !== 'meters/after'), 'the altered topic reached nobody')
+  const gw = await connect(t, mqttUrl, 'client/meter-gw', { clientId: 'utf8-sub' })
+  t.same(await gw.subscribe('meters/\uFFFD'), [128], 'a filter with a replaced byte is refused')
 })
