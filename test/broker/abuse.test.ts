@@ -1,10 +1,15 @@
 import net from 'node:net'
+import { Writable } from 'node:stream'
 import mqttPacket from 'mqtt-packet'
+import pino from 'pino'
 import t from 'tap'
+import WebSocket from 'ws'
+import { loadConfig } from '../../config/env'
 import { PacketSizeTracker } from '../../lib/broker/packet-size-guard'
+import { startNode } from '../../lib/node'
 import { request } from '../helpers/http'
 import { connect, settle } from '../helpers/mqtt'
-import { startTestNode } from '../helpers/node'
+import { DEMO_DIRECTORY, startTestNode } from '../helpers/node'
 
 /** A PUBLISH packet with a body of `size` bytes (header bytes only matter to the tracker). */
 function packet (size: number): Buffer {
@@ -82,4 +87,22 @@ t.test('a topic that is not valid UTF-8 is refused, not forwarded altered (MQTT-
   t.notOk(ops.messages.some((m) => m.topic.startsWith('meters/') && m.topic !== 'meters/after'), 'the altered topic reached nobody')
   const gw = await connect(t, mqttUrl, 'client/meter-gw', { clientId: 'utf8-sub' })
   t.same(await gw.subscribe('meters/\uFFFD'), [128], 'a filter with a replaced byte is refused')
+})
+
+t.test('an oversized WebSocket frame is logged at warn, in one line without a stack', async (t) => {
+  const lines: Array<Record<string, unknown>> = []
+  const destination = new Writable({ write (chunk: Buffer, _encoding, done) { lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>); done() } })
+  const config = loadConfig({ MQTT_PORT: '0', HTTP_PORT: '0', HOST: '127.0.0.1', INTERCOM_DIRECTORY: DEMO_DIRECTORY, MQTT_MAX_PACKET_BYTES: '4096' })
+  const node = await startNode({ config, logger: pino({ level: 'warn' }, destination) })
+  t.teardown(() => node.close())
+  const ws = new WebSocket(`ws://127.0.0.1:${node.ports.http}/mqtt`, 'mqtt')
+  ws.on('error', () => {})
+  await new Promise<void>((resolve) => ws.once('open', () => resolve()))
+  const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()))
+  ws.send(Buffer.alloc(20_000))
+  await closed
+  const about = lines.filter((l) => JSON.stringify(l).includes('Max payload'))
+  t.equal(about.length, 1, 'one line')
+  t.match(about[0], { level: 40, msg: /WebSocket protocol error/ })
+  t.notOk(JSON.stringify(about[0]).includes('"stack"'), 'without a stack trace')
 })
