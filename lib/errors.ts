@@ -7,6 +7,7 @@ export const ERROR_STATUS = {
   unauthorized: 401,
   forbidden: 403,
   not_found: 404,
+  request_timeout: 408,
   call_not_found: 404,
   device_busy: 409,
   residents_busy: 409,
@@ -14,6 +15,7 @@ export const ERROR_STATUS = {
   payload_too_large: 413,
   no_residents: 422,
   rate_limited: 429,
+  headers_too_large: 431,
   internal: 500,
   provider_not_configured: 503,
   service_unavailable: 503

@@ -3,7 +3,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
-import envelope from '../plugins/envelope'
+import envelope, { handleClientError } from '../plugins/envelope'
 import docs from '../plugins/docs'
 import auth from '../plugins/auth'
 import cors from '../plugins/cors'
@@ -52,6 +52,7 @@ export async function buildHttpApp (options: HttpAppOptions) {
     connectionTimeout: options.timeouts.idleMs,
     keepAliveTimeout: options.timeouts.idleMs,
     requestTimeout: options.timeouts.requestMs,
+    clientErrorHandler: handleClientError,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
     ...(options.https === undefined ? { http: serverTimeouts } : { https: { ...options.https, ...serverTimeouts } })
   }

@@ -1,3 +1,5 @@
+import { STATUS_CODES } from 'node:http'
+import type { Duplex } from 'node:stream'
 import fp from 'fastify-plugin'
 import type { FastifyError, FastifyInstance } from 'fastify'
 import { errorEnvelope, IntercomError, isIntercomError } from '../lib/errors'
@@ -40,6 +42,24 @@ export function toIntercomError (err: FastifyError | Error): IntercomError {
   }
   if (fastifyError.statusCode === 413) return new IntercomError('payload_too_large', 'request body is too large')
   return new IntercomError('internal', 'internal error; the server logged it')
+}
+
+/**
+ * Answers a request the HTTP parser refused before Fastify saw it (headers too
+ * large, a request not in on time, bad bytes) in the same envelope, then closes.
+ */
+export function handleClientError (err: Error & { code?: string }, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return
+  const refusal = err.code === 'HPE_HEADER_OVERFLOW'
+    ? new IntercomError('headers_too_large', 'request headers are too large; send fewer or shorter headers')
+    : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? new IntercomError('request_timeout', 'the request was not received in time; send it at once')
+      : new IntercomError('invalid_request', 'malformed HTTP request')
+  const body = JSON.stringify(errorEnvelope(refusal))
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${refusal.statusCode} ${STATUS_CODES[refusal.statusCode] ?? ''}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`)
+  }
+  socket.destroy()
 }
 
 /** The `{code, message, error, data}` envelope for every failure, unknown routes included. */

@@ -19,7 +19,18 @@ export interface MqttWebSocketOptions {
 /** MQTT over WebSocket on `/mqtt`, handled by the same embedded broker. */
 async function mqttWebSocket (app: FastifyInstance, options: MqttWebSocketOptions): Promise<void> {
   // A WebSocket message holds at most a few packets' worth.
-  await app.register(websocket, { options: { maxPayload: options.packets.maxPacketBytes + 1024 } })
+  await app.register(websocket, {
+    options: { maxPayload: options.packets.maxPacketBytes + 1024 },
+    // A client breaking the WebSocket protocol (an oversized frame...) is worth one line, not a stack trace.
+    errorHandler: (error: Error & { code?: string }, socket) => {
+      if (typeof error.code === 'string' && error.code.startsWith('WS_ERR_')) {
+        options.logger.warn({ reason: error.message, code: error.code }, 'MQTT over WebSocket closed: WebSocket protocol error')
+      } else {
+        options.logger.error({ err: error }, 'MQTT over WebSocket failed')
+      }
+      socket.terminate()
+    }
+  })
   app.get('/mqtt', { websocket: true, schema: { hide: true } }, (socket, request) => {
     const stream = createWebSocketStream(socket, { writableHighWaterMark: options.socketBufferBytes })
     stream.on('error', () => socket.terminate())

@@ -3,9 +3,15 @@
  * Kept allocation-light: these run on every publish and subscribe.
  */
 
+/**
+ * The MQTT parser decodes a topic's invalid UTF-8 bytes to U+FFFD: such a
+ * topic or filter is refused (MQTT-1.5.3-1) rather than passed on altered.
+ */
+const REPLACEMENT_CHARACTER = '\uFFFD'
+
 /** A well-formed filter: `#` only as the last whole level, `+` only as a whole level. */
 export function isValidFilter (filter: string): boolean {
-  if (filter.length === 0 || filter.includes('\u0000')) return false
+  if (filter.length === 0 || filter.includes('\u0000') || filter.includes(REPLACEMENT_CHARACTER)) return false
   const levels = filter.split('/')
   for (let i = 0; i < levels.length; i++) {
     const level = levels[i] as string
@@ -18,9 +24,9 @@ export function isValidFilter (filter: string): boolean {
   return true
 }
 
-/** A topic name one may publish on: not empty, no wildcard, no NUL. */
+/** A topic name one may publish on: not empty, no wildcard, no NUL, no invalid UTF-8. */
 export function isValidTopicName (topic: string): boolean {
-  return topic.length > 0 && !topic.includes('+') && !topic.includes('#') && !topic.includes('\u0000')
+  return topic.length > 0 && !topic.includes('+') && !topic.includes('#') && !topic.includes('\u0000') && !topic.includes(REPLACEMENT_CHARACTER)
 }
 
 /** Does `filter` match the topic name? Wildcards never match a `$` topic at the first level. */

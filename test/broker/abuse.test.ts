@@ -1,8 +1,15 @@
+import net from 'node:net'
+import { Writable } from 'node:stream'
+import mqttPacket from 'mqtt-packet'
+import pino from 'pino'
 import t from 'tap'
+import WebSocket from 'ws'
+import { loadConfig } from '../../config/env'
 import { PacketSizeTracker } from '../../lib/broker/packet-size-guard'
+import { startNode } from '../../lib/node'
 import { request } from '../helpers/http'
 import { connect, settle } from '../helpers/mqtt'
-import { startTestNode } from '../helpers/node'
+import { DEMO_DIRECTORY, startTestNode } from '../helpers/node'
 
 /** A PUBLISH packet with a body of `size` bytes (header bytes only matter to the tracker). */
 function packet (size: number): Buffer {
@@ -59,4 +66,43 @@ t.test('a QoS 0 flood to a subscriber that then disconnects does not hurt the no
   t.equal((await request(httpUrl, 'GET', '/health')).status, 200, 'the node still answers')
   const after = await connect(t, mqttUrl, 'client/meter-gw', { clientId: 'after-flood' })
   t.ok(after.client.connected, 'and still accepts connections')
+})
+
+t.test('a topic that is not valid UTF-8 is refused, not forwarded altered (MQTT-1.5.3-1)', async (t) => {
+  const { node, mqttUrl } = await startTestNode(t)
+  const ops = await connect(t, mqttUrl, 'service/ops')
+  await ops.subscribe('#')
+  const socket = net.connect(node.ports.mqtt, '127.0.0.1')
+  t.teardown(() => socket.destroy())
+  const parser = mqttPacket.parser()
+  const connected = new Promise<void>((resolve) => parser.on('packet', (p) => { if (p.cmd === 'connack') resolve() }))
+  socket.on('data', (chunk) => { parser.parse(chunk) })
+  socket.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: 'utf8', keepalive: 30, username: 'client/meter-gw', password: Buffer.from('gw-secret') }))
+  await connected
+  // PUBLISH QoS 0, topic "meters/" followed by 0xff (never valid in UTF-8), payload "x".
+  const topic = Buffer.concat([Buffer.from('meters/'), Buffer.from([0xff])])
+  socket.write(Buffer.concat([Buffer.from([0x30, 2 + topic.length + 1, 0, topic.length]), topic, Buffer.from('x')]))
+  socket.write(mqttPacket.generate({ cmd: 'publish', topic: 'meters/after', payload: Buffer.from('{}'), qos: 0, retain: false, dup: false }))
+  await ops.waitFor((m) => m.topic === 'meters/after')
+  t.notOk(ops.messages.some((m) => m.topic.startsWith('meters/') && m.topic !== 'meters/after'), 'the altered topic reached nobody')
+  const gw = await connect(t, mqttUrl, 'client/meter-gw', { clientId: 'utf8-sub' })
+  t.same(await gw.subscribe('meters/\uFFFD'), [128], 'a filter with a replaced byte is refused')
+})
+
+t.test('an oversized WebSocket frame is logged at warn, in one line without a stack', async (t) => {
+  const lines: Array<Record<string, unknown>> = []
+  const destination = new Writable({ write (chunk: Buffer, _encoding, done) { lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>); done() } })
+  const config = loadConfig({ MQTT_PORT: '0', HTTP_PORT: '0', HOST: '127.0.0.1', INTERCOM_DIRECTORY: DEMO_DIRECTORY, MQTT_MAX_PACKET_BYTES: '4096' })
+  const node = await startNode({ config, logger: pino({ level: 'warn' }, destination) })
+  t.teardown(() => node.close())
+  const ws = new WebSocket(`ws://127.0.0.1:${node.ports.http}/mqtt`, 'mqtt')
+  ws.on('error', () => {})
+  await new Promise<void>((resolve) => ws.once('open', () => resolve()))
+  const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()))
+  ws.send(Buffer.alloc(20_000))
+  await closed
+  const about = lines.filter((l) => JSON.stringify(l).includes('Max payload'))
+  t.equal(about.length, 1, 'one line')
+  t.match(about[0], { level: 40, msg: /WebSocket protocol error/ })
+  t.notOk(JSON.stringify(about[0]).includes('"stack"'), 'without a stack trace')
 })
