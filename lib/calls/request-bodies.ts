@@ -1,3 +1,4 @@
+import { clientTimestamp } from '../timestamps'
 import { Type, type Static } from 'typebox'
 import { IntercomError } from '../errors'
 import { ID_PATTERN } from '../identity'
@@ -12,7 +13,7 @@ const Id = Type.String({ pattern: ID_PATTERN, description: 'letters, digits, _ a
 /** Loose on purpose: a well-formed id that names no call is a 404, not a 400. */
 const CallId = Type.String({ pattern: '^[A-Za-z0-9_-]{1,128}$' })
 const Reason = Type.String({ maxLength: 256 })
-const Timestamp = Type.Integer({ minimum: 0, description: 'ms since epoch, echoed in call_info' })
+const Timestamp = clientTimestamp('ms since epoch, echoed in call_info')
 const RequestId = Type.String({ minLength: 1, maxLength: 128, description: 'echoed in an MQTT error reply' })
 
 export const StartCallBodySchema = Type.Object({

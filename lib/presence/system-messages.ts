@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { clientTimestamp } from '../timestamps'
 import { Type, type Static } from 'typebox'
 import type { Publisher } from '../broker/publisher'
 import type { Directory } from '../directory/directory'
@@ -10,7 +11,7 @@ export const SystemMessageInputSchema = Type.Object({
   type: Type.String({ pattern: ID_PATTERN, description: 'one topic level: the message goes to system/<type>' }),
   level: Type.Enum(['info', 'warning', 'error']),
   message: Type.String({ minLength: 1 }),
-  timestamp: Type.Optional(Type.Integer({ minimum: 0, description: 'ms since epoch; now when absent' })),
+  timestamp: Type.Optional(clientTimestamp('ms since epoch; now when absent')),
   data: Type.Optional(Type.Unknown()),
   target: Type.Optional(Type.Array(Type.String(), {
     minItems: 1,

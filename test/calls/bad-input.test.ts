@@ -60,6 +60,8 @@ function httpCases (callId: string): HttpCase[] {
     { name: 'start with target +', ...start({ device_device_id: '1', target_resident_id: '+' }), ...invalid, message: /^target_resident_id must match/ },
     { name: 'start with household #', ...start({ device_device_id: '1', household_number: '#' }), ...invalid, message: /^household_number must match/ },
     { name: 'start with negative timestamp', ...start({ device_device_id: '1', timestamp: -1 }), ...invalid, message: /^timestamp must be >= 0/ },
+    { name: 'start with a timestamp that is no date', ...start({ device_device_id: '1', timestamp: 1e300 }), ...invalid, message: /^timestamp must be <= 253402300799999/ },
+    { name: 'action with a timestamp past 2^53', ...info({ timestamp: 2 ** 53 + 2 }), ...invalid, message: /^call_info\.timestamp must be <= 253402300799999/ },
     { name: 'start with extra field', ...start({ device_device_id: '1', video: true }), ...invalid, message: /^video is not a known field/ },
     { name: 'end-session without call_id', path: '/api/mqtt/end-session', as: 'service/ops', body: { reason: 'x' }, ...invalid, message: /^call_id is required/ },
     { name: 'session query with +', method: 'GET', path: '/api/mqtt/session?call_id=a%2Bb', as: 'resident/2', ...invalid, message: /^call_id must match/ }

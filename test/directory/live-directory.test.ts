@@ -140,3 +140,34 @@ t.test('a change that cannot be written back is refused and not applied', async 
   t.match(put, { status: 500, body: { error: 'internal', message: /cannot be written \(ENOENT\); nothing was changed/ } })
   await t.rejects(connect(t, mqttUrl, 'resident/7', { secret: 'res-7-secret' }), /Bad username or password/)
 })
+
+t.test('a deleted resident\'s ringing leg ends cancelled with reason removed; the others ring on, and the last leg ends the call', async (t) => {
+  const { httpUrl, mqttUrl } = await startTestNode(t, { INTERCOM_DIRECTORY: directoryCopy(t) })
+  const door = await connect(t, mqttUrl, 'device/1')
+  await door.subscribe('devices/1/#')
+  const call = await request(httpUrl, 'POST', '/api/mqtt/call', { as: 'device/1', body: { device_device_id: '1', household_number: '101' } })
+  const callId = call.body.data.call_id as string
+  t.same(call.body.data.target_resident_ids, ['2', '3'])
+
+  await admin(httpUrl, 'DELETE', '/api/admin/residents/3')
+  const afterThree = await waitForLeg(httpUrl, callId, '3', 'cancelled')
+  t.match(afterThree, { status: 'ringing' }, 'resident 2 still rings')
+  t.match(afterThree.history.at(-1), { reason: 'removed' })
+
+  const told = await door.waitFor((m) => m.topic === 'devices/1/calls/control' && m.json.call_id === callId && m.json.action === 'cancelled')
+  t.match(told.json, { reason: 'removed', resident_id: '3' }, 'the door hears whose ring stopped, and why')
+
+  await admin(httpUrl, 'DELETE', '/api/admin/residents/2')
+  const ended = await waitForLeg(httpUrl, callId, '2', 'cancelled')
+  t.match(ended, { status: 'ended' }, 'no leg rings any more: the call is over')
+})
+
+/** The call as a service reads it, once the resident's leg is in `state`. */
+async function waitForLeg (httpUrl: string, callId: string, residentId: string, state: string): Promise<{ status: string, history: Array<{ reason: string | null }> }> {
+  for (let tries = 0; tries < 100; tries++) {
+    const session = (await request(httpUrl, 'GET', `/api/mqtt/session?call_id=${callId}`, { as: 'service/ops' })).body.data
+    if (session.legs.some((l: { resident_id: string, state: string }) => l.resident_id === residentId && l.state === state)) return session
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  throw new Error(`leg ${residentId} of ${callId} never reached ${state}`)
+}

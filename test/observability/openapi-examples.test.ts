@@ -1,6 +1,7 @@
 import Ajv from 'ajv'
 import t from 'tap'
-import { CALL_ID_EXAMPLE } from '../../lib/docs/openapi-examples'
+import { CALL_ID_EXAMPLE, SUBSCRIPTION_ID_EXAMPLE, WEBHOOK_ID_EXAMPLE } from '../../lib/docs/openapi-examples'
+import { directoryCopy } from '../directory/helpers'
 import { request, type HttpResult } from '../helpers/http'
 import { startTestNode } from '../helpers/node'
 
@@ -14,23 +15,32 @@ type Paths = Record<string, Record<string, Operation>>
 const AS = 'Bearer ops-token'
 const CALL_ROUTES = new Set(['POST /api/mqtt/call', 'POST /api/trtc/call', 'POST /api/rtc/call'])
 
-function withCallId<T> (value: T, callId: string): T {
-  return JSON.parse(JSON.stringify(value).split(CALL_ID_EXAMPLE).join(callId)) as T
+/** Placeholder → the id a previous example created (a call, a webhook, a push subscription). */
+function withIds<T> (value: T, ids: Map<string, string>): T {
+  let text = JSON.stringify(value)
+  for (const [placeholder, id] of ids) text = text.split(placeholder).join(id)
+  return JSON.parse(text) as T
 }
 
 t.test('every OpenAPI operation carries an example that succeeds against the demo directory', async (t) => {
-  const node = await startTestNode(t)
+  // A copy: the admin examples write the directory back to its file.
+  const node = await startTestNode(t, { INTERCOM_DIRECTORY: directoryCopy(t) })
   const doc = await (await fetch(`${node.httpUrl}/docs/json`)).json() as { paths: Paths }
+  const created = new Map<string, string>()
   const send = (method: string, path: string, operation: Operation, callId: string | null): Promise<HttpResult> => {
+    const ids = new Map(created)
+    if (callId !== null) ids.set(CALL_ID_EXAMPLE, callId)
     const example = operation.requestBody?.content['application/json']?.example
     const query = new URLSearchParams()
+    let url = path
     for (const parameter of operation.parameters ?? []) {
       if (parameter.in === 'query' && parameter.example !== undefined) query.set(parameter.name, parameter.example)
+      if (parameter.in === 'path' && parameter.example !== undefined) url = url.replace(`{${parameter.name}}`, encodeURIComponent(parameter.example))
     }
-    const url = query.size === 0 ? path : `${path}?${query.toString()}`
-    return request(node.httpUrl, method.toUpperCase(), callId === null ? url : withCallId(url, callId), {
+    if (query.size > 0) url = `${url}?${query.toString()}`
+    return request(node.httpUrl, method.toUpperCase(), withIds(url, ids), {
       as: AS,
-      ...(example === undefined ? {} : { body: callId === null ? example : withCallId(example, callId) })
+      ...(example === undefined ? {} : { body: withIds(example, ids) })
     })
   }
   const startCall = doc.paths['/api/mqtt/call']?.post
@@ -51,6 +61,8 @@ t.test('every OpenAPI operation carries an example that succeeds against the dem
       const callId = needsCall ? (await send('post', '/api/mqtt/call', startCall, null)).body.data.call_id as string : null
       const result = await send(method, path, operation, callId)
       t.ok(result.status >= 200 && result.status < 300, `${name}: ${result.status} ${result.status >= 300 ? JSON.stringify(result.body) : ''}`)
+      if (typeof result.body.data?.webhook_id === 'string') created.set(WEBHOOK_ID_EXAMPLE, result.body.data.webhook_id)
+      if (typeof result.body.data?.subscription_id === 'string') created.set(SUBSCRIPTION_ID_EXAMPLE, result.body.data.subscription_id)
       const started = CALL_ROUTES.has(name) ? result.body.data?.call_id as string | undefined : undefined
       for (const id of [callId, started]) {
         if (typeof id === 'string') t.ok([200, 409].includes((await endCall(id)).status), `${name}: its call ended`)
