@@ -1,7 +1,7 @@
 import { Type, type TSchema } from 'typebox'
 import { ERROR_STATUS } from './errors'
 
-/** `{code: 0, message: 'success', data}` around a route's data schema (CONTRACT §3). */
+/** `{code: 0, message: 'success', data}` around a route's data schema (the success envelope). */
 export function envelopeOf<S extends TSchema> (data: S) {
   return Type.Object({ code: Type.Literal(0), message: Type.Literal('success'), data })
 }

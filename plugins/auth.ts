@@ -50,7 +50,7 @@ function refusalOf (result: Exclude<SignInResult, { ok: true }>, bearer: boolean
   return new IntercomError(result.reason === 'throttled' ? 'rate_limited' : 'service_unavailable', result.message)
 }
 
-/** HTTP authentication (CONTRACT §2): Basic with identity name and secret, or Bearer with a service token. */
+/** HTTP authentication: Basic with identity name and secret, or Bearer with a service token. */
 async function auth (app: FastifyInstance, options: AuthOptions): Promise<void> {
   app.decorateRequest('identity', null)
   app.decorate('authenticate', async (request: FastifyRequest, reply: FastifyReply) => {

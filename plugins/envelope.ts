@@ -24,7 +24,7 @@ function describeValidation (err: FastifyError): string {
   return `${field} ${issue.message ?? 'is invalid'}${allowed}`
 }
 
-/** Maps whatever went wrong to the contract's error (§3). */
+/** Maps whatever went wrong to the error envelope. */
 export function toIntercomError (err: FastifyError | Error): IntercomError {
   if (isIntercomError(err)) return err
   const fastifyError = err as FastifyError

@@ -35,7 +35,7 @@ function assertOwnUserId (who: Identity, userId: string): void {
   if (own !== userId) throw new IntercomError('forbidden', `${who.name} may ask only for its own user id ${own}`)
 }
 
-/** CONTRACT §4 media routes: credentials on demand, and one-to-one calls with a chosen provider. */
+/** Media routes: credentials on demand, and one-to-one calls with a chosen provider. */
 async function mediaRoutes (fastify: FastifyInstance, options: MediaRoutesOptions): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   const { credentials, calls } = options

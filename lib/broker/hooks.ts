@@ -57,7 +57,7 @@ function discard (packet: { topic: string, retain: boolean, payload: Buffer | st
 
 /**
  * The Aedes hooks that decide who may connect, publish and subscribe
- * (CONTRACT §2), and that hand request topics to the call logic.
+ * (the rights table), and that hand request topics to the call logic.
  */
 export function createHooks (options: HookOptions): Hooks {
   const { directory, authenticator, contexts, logger, handleRequest, notifyRefusal } = options

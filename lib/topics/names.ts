@@ -1,4 +1,4 @@
-/** Every topic of the wire contract (§5), built in one place. */
+/** Every topic of the wire contract, built in one place. */
 export const topics = {
   invite: (residentId: string) => `users/${residentId}/calls/incoming`,
   residentControl: (residentId: string) => `users/${residentId}/calls/control`,
@@ -17,7 +17,7 @@ export const topics = {
 }
 
 /**
- * Topics only the server publishes on (§2), as split filters. The targeted
+ * Topics only the server publishes on, as split filters. The targeted
  * system topics (`users/R/system`, `devices/D/system`) are server-only too.
  */
 export const SERVER_ONLY_FILTERS: readonly string[][] = [

@@ -16,7 +16,7 @@ const DENY: PublishVerdict = { verdict: 'deny' }
 const request = (kind: RequestKind): PublishVerdict => ({ verdict: 'request', request: kind })
 
 /**
- * The MQTT rights of one connected identity (CONTRACT §2), compiled once at
+ * The MQTT rights of one connected identity (the rights table of the README), compiled once at
  * CONNECT so that the per-publish check is a map look-up for devices and
  * residents.
  */

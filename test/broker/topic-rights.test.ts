@@ -18,7 +18,7 @@ async function clientOf (t: Parameters<typeof connect>[0], url: string, clients:
   return client
 }
 
-/** Every row of CONTRACT §2, subscribe side: [identity, filter, granted?]. */
+/** Every row of the rights table, subscribe side: [identity, filter, granted?]. */
 const SUBSCRIBE_CASES: Array<[string, string, boolean]> = [
   ['device/1', 'devices/1/#', true],
   ['device/1', 'devices/1/calls/control', true],
