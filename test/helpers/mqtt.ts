@@ -23,6 +23,17 @@ export interface TestClient {
   end (): Promise<void>
 }
 
+/** Longest wait for a SUBACK or PUBACK: a lost acknowledgement fails the test with where it was lost, not a file timeout. */
+const ACK_TIMEOUT_MS = 20_000
+
+function withinAck<T> (what: string, acked: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`no ${what} within ${ACK_TIMEOUT_MS} ms`)), ACK_TIMEOUT_MS)
+  })
+  return Promise.race([acked, late]).finally(() => clearTimeout(timer))
+}
+
 function parse (payload: Buffer): Record<string, unknown> {
   try {
     return JSON.parse(payload.toString('utf8')) as Record<string, unknown>
@@ -57,15 +68,15 @@ export function connect (t: Teardown, url: string, username: string | null, opti
     client,
     messages,
     // mqtt.js turns a refused filter (0x80) into an error; a test wants the grant.
-    subscribe: (filter, qos = 1) => new Promise((resolve, reject) => {
+    subscribe: (filter, qos = 1) => withinAck(`SUBACK for ${String(filter)}`, new Promise((resolve, reject) => {
       // mqtt.js reports a refused filter (0x80) as an error with that code; one filter at a time here.
       client.subscribe(filter, { qos }, (err, grants) => {
         if (err !== null && err !== undefined && /^Subscribe error/.test(err.message)) resolve([0x80])
         else if (err) reject(err)
         else resolve((grants ?? []).map((g) => g.qos))
       })
-    }),
-    publish: (topic, message, qos = 1) => client.publishAsync(topic, typeof message === 'string' || Buffer.isBuffer(message) ? message : JSON.stringify(message), { qos }).then(() => undefined),
+    })),
+    publish: (topic, message, qos = 1) => withinAck(`PUBACK for ${topic}`, client.publishAsync(topic, typeof message === 'string' || Buffer.isBuffer(message) ? message : JSON.stringify(message), { qos }).then(() => undefined)),
     waitFor: (match, timeoutMs = 5000) => {
       const found = messages.find(match)
       if (found) return Promise.resolve(found)
