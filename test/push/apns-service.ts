@@ -1,3 +1,4 @@
+import { createReceivedLog } from './received-log'
 import { createPublicKey, verify, type KeyObject } from 'node:crypto'
 import { once } from 'node:events'
 import { constants, createSecureServer, type IncomingHttpHeaders } from 'node:http2'
@@ -37,8 +38,8 @@ function checkToken (authorization: string | undefined, publicKey: KeyObject, ke
 export async function startApnsService (t: Teardown, team: { publicKey: KeyObject | string, keyId: string, teamId: string }, answer: (token: string) => [number, string?] = () => [200]): Promise<ApnsService> {
   const certificate = throwAwayCertificate(t)
   const publicKey = typeof team.publicKey === 'string' ? createPublicKey(team.publicKey) : team.publicKey
-  const received: ApnsPush[] = []
-  const waiters: Array<{ match: (p: ApnsPush) => boolean, resolve: (p: ApnsPush) => void }> = []
+  const log = createReceivedLog<ApnsPush>('APNs push', (all) => all.map((p) => `${p.token.slice(0, 6)}:${String(p.body.type)}`).join(', '), 20_000)
+  const received = log.received
   const server = createSecureServer({ key: certificate.key, cert: certificate.cert })
   server.on('stream', (stream, headers) => {
     let raw = ''
@@ -48,15 +49,9 @@ export async function startApnsService (t: Teardown, team: { publicKey: KeyObjec
       const token = String(headers[constants.HTTP2_HEADER_PATH]).replace(/^\/3\/device\//, '')
       const [status, reason] = answer(token)
       const push: ApnsPush = { token, headers, tokenValid: checkToken(headers.authorization, publicKey, team.keyId, team.teamId), body: JSON.parse(raw) as Record<string, any>, answered: status }
-      received.push(push)
+      log.record(push)
       stream.respond({ [constants.HTTP2_HEADER_STATUS]: status, 'content-type': 'application/json' })
       stream.end(reason === undefined ? '' : JSON.stringify({ reason }))
-      for (const w of [...waiters]) {
-        if (w.match(push)) {
-          waiters.splice(waiters.indexOf(w), 1)
-          w.resolve(push)
-        }
-      }
     })
   })
   server.listen(0, '127.0.0.1')
@@ -68,17 +63,6 @@ export async function startApnsService (t: Teardown, team: { publicKey: KeyObjec
     host: `https://127.0.0.1:${address.port}`,
     certPath: certificate.certPath,
     received,
-    waitFor (match, timeoutMs = 20_000) {
-      const past = received.find(match)
-      if (past !== undefined) return Promise.resolve(past)
-      return new Promise((resolve, reject) => {
-        const waiter = { match, resolve: (p: ApnsPush) => { clearTimeout(timer); resolve(p) } }
-        const timer = setTimeout(() => {
-          waiters.splice(waiters.indexOf(waiter), 1)
-          reject(new Error(`no matching APNs push within ${timeoutMs} ms; saw ${received.map((p) => `${p.token.slice(0, 6)}:${String(p.body.type)}`).join(', ')}`))
-        }, timeoutMs)
-        waiters.push(waiter)
-      })
-    }
+    waitFor: log.waitFor
   }
 }

@@ -1,3 +1,4 @@
+import { createReceivedLog } from './received-log'
 import { randomBytes, verify, type KeyObject } from 'node:crypto'
 import { once } from 'node:events'
 import { createServer } from 'node:https'
@@ -42,8 +43,8 @@ export async function startFcmService (t: Teardown, account: { publicKey: KeyObj
   const certificate = throwAwayCertificate(t)
   const issued = new Set<string>()
   const exchanges: Array<{ valid: boolean }> = []
-  const received: FcmMessage[] = []
-  const waiters: Array<{ match: (m: FcmMessage) => boolean, resolve: (m: FcmMessage) => void }> = []
+  const log = createReceivedLog<FcmMessage>('FCM message', (all) => String(all.length), 20_000)
+  const received = log.received
   let origin = ''
   const server = createServer({ key: certificate.key, cert: certificate.cert }, (request, response) => {
     let raw = ''
@@ -67,14 +68,8 @@ export async function startFcmService (t: Teardown, account: { publicKey: KeyObj
       const bearerValid = issued.has(bearer)
       const [status, body] = bearerValid ? answer(String(message.token)) : [401]
       const got = { project, bearerValid, message, answered: status }
-      received.push(got)
+      log.record(got)
       response.writeHead(status, { 'content-type': 'application/json' }).end(body ?? '{"name":"projects/p/messages/1"}')
-      for (const w of [...waiters]) {
-        if (w.match(got)) {
-          waiters.splice(waiters.indexOf(w), 1)
-          w.resolve(got)
-        }
-      }
     })
   })
   server.listen(0, '127.0.0.1')
@@ -89,17 +84,6 @@ export async function startFcmService (t: Teardown, account: { publicKey: KeyObj
     certPath: certificate.certPath,
     exchanges,
     received,
-    waitFor (match, timeoutMs = 20_000) {
-      const past = received.find(match)
-      if (past !== undefined) return Promise.resolve(past)
-      return new Promise((resolve, reject) => {
-        const waiter = { match, resolve: (m: FcmMessage) => { clearTimeout(timer); resolve(m) } }
-        const timer = setTimeout(() => {
-          waiters.splice(waiters.indexOf(waiter), 1)
-          reject(new Error(`no matching FCM message within ${timeoutMs} ms; saw ${received.length}`))
-        }, timeoutMs)
-        waiters.push(waiter)
-      })
-    }
+    waitFor: log.waitFor
   }
 }

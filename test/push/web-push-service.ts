@@ -1,3 +1,4 @@
+import { createReceivedLog } from './received-log'
 import { spawnSync } from 'node:child_process'
 import { createDecipheriv, createECDH, createPublicKey, hkdfSync, randomBytes, verify } from 'node:crypto'
 import { once } from 'node:events'
@@ -104,8 +105,8 @@ export async function startWebPushService (
   hold?: (release: () => void) => void
 ): Promise<WebPushService> {
   const browsers = new Map<string, { ecdh: ReturnType<typeof createECDH>, auth: Buffer }>()
-  const received: ReceivedPush[] = []
-  const waiters: Array<{ match: (p: ReceivedPush) => boolean, resolve: (p: ReceivedPush) => void }> = []
+  const log = createReceivedLog<ReceivedPush>('push', (all) => all.map((p) => `${p.subscription}:${String(p.payload.type)}`).join(', '), 15_000)
+  const received = log.received
   let origin = ''
   const server = createServer(trustedCertificate(t), (request, response) => {
     const chunks: Buffer[] = []
@@ -121,15 +122,9 @@ export async function startWebPushService (
       }
       const push = { subscription: name, headers: request.headers, vapid: checkVapid(request.headers.authorization, origin), payload, answered: 0 }
       push.answered = answer(name, received)
-      received.push(push)
+      log.record(push)
       if (hold === undefined) response.writeHead(push.answered).end()
       else hold(() => response.writeHead(push.answered).end())
-      for (const w of [...waiters]) {
-        if (w.match(push)) {
-          waiters.splice(waiters.indexOf(w), 1)
-          w.resolve(push)
-        }
-      }
     })
   })
   server.listen(0, '127.0.0.1')
@@ -148,17 +143,6 @@ export async function startWebPushService (
       browsers.set(name, { ecdh, auth })
       return { endpoint: `${origin}/push/${name}`, keys: { p256dh: ecdh.getPublicKey().toString('base64url'), auth: auth.toString('base64url') } }
     },
-    waitFor (match, timeoutMs = 15_000) {
-      const past = received.find(match)
-      if (past !== undefined) return Promise.resolve(past)
-      return new Promise((resolve, reject) => {
-        const waiter = { match, resolve: (p: ReceivedPush) => { clearTimeout(timer); resolve(p) } }
-        const timer = setTimeout(() => {
-          waiters.splice(waiters.indexOf(waiter), 1)
-          reject(new Error(`no matching push within ${timeoutMs} ms; saw ${received.map((p) => `${p.subscription}:${String(p.payload.type)}`).join(', ')}`))
-        }, timeoutMs)
-        waiters.push(waiter)
-      })
-    }
+    waitFor: log.waitFor
   }
 }
