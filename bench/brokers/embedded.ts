@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { spawnTracked, stopProcess } from '../system/processes'
+import { exited, spawnTracked, stopProcess } from '../system/processes'
 import { BENCH_IDENTITY, type BrokerKind, type RunningBroker } from './broker'
 
 const BIN = path.resolve(__dirname, '..', '..', 'bin', 'intercom-broker.js')
@@ -59,6 +59,8 @@ export interface NodeOptions extends EmbeddedOptions {
 
 export interface RunningNode extends RunningBroker {
   readonly httpPort: number
+  /** SIGKILL, as a crash or an OOM kill would; resolves once it is gone. */
+  kill (): Promise<void>
 }
 
 /** The real node (`dist/bin/intercom-broker.js`) in its own process, HTTP included, as in production. */
@@ -92,6 +94,11 @@ export async function startNode (options: NodeOptions = {}): Promise<RunningNode
       httpPort: ports.http,
       async stop () {
         await stopProcess(child, 10_000)
+        rmSync(dir, { recursive: true, force: true })
+      },
+      async kill () {
+        child.kill('SIGKILL')
+        await exited(child)
         rmSync(dir, { recursive: true, force: true })
       }
     }
