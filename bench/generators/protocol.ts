@@ -122,6 +122,16 @@ export interface StormClientsResult {
   unexpected: number
 }
 
+export interface FloodSpec extends Target {
+  /** QoS of the flood and of the stalled subscriber's subscription. */
+  qos: 0 | 1
+  /** Whether a subscriber to the flood stops reading; without, the flood has no subscriber. */
+  stalled: boolean
+  rate: number
+  payloadBytes: number
+  topic: string
+}
+
 /** What generators tell the runner: phase marks (the runner samples the broker then) and results. */
 export type GeneratorMessage =
   | { type: 'ready' }
@@ -130,6 +140,7 @@ export type GeneratorMessage =
   | { type: 'raw-result', result: RawResult }
   | { type: 'connected', result: ConnectResult }
   | { type: 'calls-result', result: CallsResult }
+  | { type: 'flood-result', published: number }
   | { type: 'routed' }
   | { type: 'published' }
   | { type: 'storm-result', result: StormClientsResult }
@@ -142,6 +153,7 @@ export type RunnerMessage =
   | { type: 'connect', spec: ConnectSpec }
   | { type: 'calls-connect', spec: CallsSpec }
   | { type: 'calls-step', step: CallStep }
+  | { type: 'flood-start', spec: FloodSpec }
   | { type: 'storm-connect', spec: StormSpec }
   /** From now on dropped clients reconnect to `port`; reconnections are timed from `markAt` (Date.now()). */
   | { type: 'storm-route', port: number, markAt: number }

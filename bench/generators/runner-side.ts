@@ -12,7 +12,7 @@ export class Generator {
   private waiter: (() => void) | null = null
   private failure: Error | null = null
 
-  constructor (script: 'raw' | 'connections' | 'calls' | 'storm') {
+  constructor (script: 'raw' | 'connections' | 'calls' | 'storm' | 'stalled') {
     this.child = spawnTracked(process.execPath, [path.join(__dirname, `${script}.js`)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
     this.child.on('message', (message: GeneratorMessage) => {
       if (message.type === 'error') this.failure = new Error(`${script} generator failed: ${message.message}`)
