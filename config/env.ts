@@ -35,6 +35,8 @@ export const ConfigSchema = Type.Object({
   OFFLINE_GRACE_MS: Millis(30_000, 'A connected call whose device went offline ends after this.'),
   CALL_RETENTION_MS: Millis(7 * 24 * 3600 * 1000, 'Ended calls stay readable this long.'),
   UNLOCK_HANGUP_MS: Type.Integer({ minimum: 0, default: 5000, description: 'A connected call ends `unlocked` this long after its first unlock; 0 keeps it up.' }),
+  CALL_WARNING_MS: Type.Integer({ minimum: 0, default: 10_000, description: 'Both parties get ending_soon this long before max_duration; 0 = no warning.' }),
+  MAX_EXTENSIONS: Type.Integer({ minimum: 0, maximum: 100, default: 3, description: 'How often the answerer may extend a call by MAX_CALL_MS (extend); 0 = never.' }),
   UNLOCK_COOLDOWN_MS: Type.Integer({ minimum: 0, default: 2000, description: 'An unlock within this long of the previous one on the same call is refused (409); 0 = off.' }),
   MEMORY_MAX_ENDED_CALLS: Type.Integer({ minimum: 1, default: 100_000, description: 'Without Redis: ended calls kept at most; past it the oldest ended go first (active calls are never dropped).' }),
   MEMORY_MAX_ENDED_CALL_BYTES: Type.Integer({ minimum: 1024, default: 104_857_600, description: 'Without Redis: total JSON size of the ended calls kept; past it the oldest ended go first.' }),

@@ -192,7 +192,7 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
     credentials,
     rateLimiter,
     rateLimitPerSecond: config.RATE_LIMIT_PER_SECOND,
-    timing: { ringTimeoutMs: config.RING_TIMEOUT_MS, maxCallMs: config.MAX_CALL_MS, offlineGraceMs: config.OFFLINE_GRACE_MS, unlockCooldownMs: config.UNLOCK_COOLDOWN_MS, unlockHangupMs: config.UNLOCK_HANGUP_MS },
+    timing: { ringTimeoutMs: config.RING_TIMEOUT_MS, maxCallMs: config.MAX_CALL_MS, offlineGraceMs: config.OFFLINE_GRACE_MS, unlockCooldownMs: config.UNLOCK_COOLDOWN_MS, unlockHangupMs: config.UNLOCK_HANGUP_MS, callWarningMs: config.CALL_WARNING_MS, maxExtensions: config.MAX_EXTENSIONS },
     logger,
     onDeadline: (at) => timers.wake(at),
     observer: createCallObserver({ logger, ...(metrics === undefined ? {} : { metrics }) }),
