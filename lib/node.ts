@@ -156,8 +156,9 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
     maxSubscriptions: config.MQTT_MAX_SUBSCRIPTIONS,
     outgoingLimits: { maxBytes: config.MQTT_CLIENT_QUEUE_BYTES, maxMessages: config.MQTT_CLIENT_QUEUE_MESSAGES },
     handleRequest: (context, kind, payload) => requests.handle(context, kind, payload),
-    notifyRefusal: (context, topic) => {
-      sendErrorReply(publisher, context.identity, new IntercomError('forbidden', `${context.identity.name} may not publish on ${topic}`))
+    retainedQuota: backends.retainedQuota,
+    notifyRefusal: (context, reason) => {
+      sendErrorReply(publisher, context.identity, new IntercomError('forbidden', reason))
         .catch((err: unknown) => logger.warn({ err }, 'could not send a refusal'))
     }
   })
@@ -371,6 +372,7 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
     await rateLimiter.close()
     await backends.statusRateLimiter.close()
     await backends.signInThrottle.close()
+    await backends.retainedQuota.close()
     await backends.close()
     await directoryStore.close()
   }
