@@ -27,7 +27,7 @@ function call (status: CallSession['status']): CallSession {
     ended_by: null,
     seq: 1,
     version: 1,
-    deadlines: { ring: null, max_duration: null, device_offline: null, unlock_hangup: null }
+    deadlines: { ring: null, max_duration: null, device_offline: null, unlock_hangup: null, ending_soon: null }
   }
 }
 
