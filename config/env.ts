@@ -35,6 +35,7 @@ export const ConfigSchema = Type.Object({
   OFFLINE_GRACE_MS: Millis(30_000, 'A connected call whose device went offline ends after this.'),
   CALL_RETENTION_MS: Millis(7 * 24 * 3600 * 1000, 'Ended calls stay readable this long.'),
   UNLOCK_HANGUP_MS: Type.Integer({ minimum: 0, default: 5000, description: 'A connected call ends `unlocked` this long after its first unlock; 0 keeps it up.' }),
+  DND_MAX_MS: Type.Integer({ minimum: 60_000, default: 30 * 24 * 3600 * 1000, description: 'The latest `until` of a do-not-disturb setting, from now (default 30 days); without `until` it lasts until turned off.' }),
   UNLOCK_COOLDOWN_MS: Type.Integer({ minimum: 0, default: 2000, description: 'An unlock within this long of the previous one on the same call is refused (409); 0 = off.' }),
   MEMORY_MAX_ENDED_CALLS: Type.Integer({ minimum: 1, default: 100_000, description: 'Without Redis: ended calls kept at most; past it the oldest ended go first (active calls are never dropped).' }),
   MEMORY_MAX_ENDED_CALL_BYTES: Type.Integer({ minimum: 1024, default: 104_857_600, description: 'Without Redis: total JSON size of the ended calls kept; past it the oldest ended go first.' }),

@@ -47,6 +47,7 @@ import { trackResidentConnections } from './push/resident-connections'
 import { pushChannelsFromConfig } from './push/channels'
 import { orderKeys } from './webhooks/producer'
 import pushRoutes from '../plugins/push-routes'
+import dndRoutes from '../plugins/dnd-routes'
 import adminRoutes from '../plugins/admin-routes'
 
 export interface NodeOptions {
@@ -182,11 +183,12 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
     logger.warn({ providers: credentialSetup.demo }, `using DEMO media credentials for ${credentialSetup.demo.join(' and ')}: set TRTC_SDK_APP_ID/TRTC_SECRET_KEY and AGORA_APP_ID/AGORA_APP_CERTIFICATE for real calls`)
   }
   const credentials = createCredentials(credentialSetup.options)
-  const { callStore, rateLimiter, statusStore } = backends
+  const { callStore, rateLimiter, statusStore, dndStore } = backends
   const calls: CallService = new CallService({
     store: callStore,
     publisher,
     directory,
+    dnd: dndStore,
     credentials,
     rateLimiter,
     rateLimitPerSecond: config.RATE_LIMIT_PER_SECOND,
@@ -322,6 +324,7 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
       await app.register(callRecords, { store: callStore, rateLimiter, perSecond: config.RATE_LIMIT_PER_SECOND })
       await app.register(mediaRoutes, { credentials, calls })
       await app.register(statusRoutes, { directory, store: statusStore, feed: statusFeed })
+      await app.register(dndRoutes, { directory, store: dndStore, rateLimiter, perSecond: config.RATE_LIMIT_PER_SECOND, maxMs: config.DND_MAX_MS })
       await app.register(systemRoutes, { send: sendSystemMessage })
       await app.register(webhookRoutes, { webhooks })
       await app.register(pushRoutes, {

@@ -1,5 +1,8 @@
 import type { Logger } from 'pino'
 import { redisAddressOf, type Config } from '../config/env'
+import { createMemoryDndStore } from './dnd/memory-dnd-store'
+import { createRedisDndStore } from './dnd/redis-dnd-store'
+import type { DndStore } from './dnd/dnd-store'
 import { createMemorySignInThrottle, type SignInThrottle } from './auth/sign-in-throttle'
 import { createRedisSignInThrottle } from './auth/redis-sign-in-throttle'
 import { createRedisBrokerParts } from './cluster/redis-broker-parts'
@@ -23,6 +26,7 @@ export interface StateBackends {
   readonly statusRateLimiter: RateLimiter
   readonly signInThrottle: SignInThrottle
   readonly statusStore: StatusStore
+  readonly dndStore: DndStore
   /** Whether the state can be reached right now: always in memory, while the connection is ready with Redis. */
   up (): boolean
   /**
@@ -52,6 +56,7 @@ export function createStateBackends (config: Config, nodeId: string, logger: Log
       statusRateLimiter: createMemoryRateLimiter({ perSecond: config.STATUS_UPDATES_PER_SECOND }),
       signInThrottle: createMemorySignInThrottle({ windowMs: config.SIGN_IN_THROTTLE_MS, maxKeys: SIGN_IN_THROTTLE_MAX_KEYS }),
       statusStore: createMemoryStatusStore(),
+      dndStore: createMemoryDndStore(),
       up: () => true,
       sweepPresence: () => {},
       broker: {},
@@ -68,6 +73,7 @@ export function createStateBackends (config: Config, nodeId: string, logger: Log
     statusRateLimiter: createRedisRateLimiter({ redis, perSecond: config.STATUS_UPDATES_PER_SECOND, prefix: 'intercom:status-' }),
     signInThrottle: createRedisSignInThrottle({ redis, windowMs: config.SIGN_IN_THROTTLE_MS }),
     statusStore: createRedisStatusStore({ redis, nodeId }),
+    dndStore: createRedisDndStore({ redis }),
     up: () => redis.status === 'ready',
     sweepPresence (onConnectionLost) {
       sweeper = createPresenceSweeper({

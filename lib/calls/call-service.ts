@@ -1,6 +1,7 @@
 import type { Logger } from 'pino'
 import type { Publisher } from '../broker/publisher'
 import { requireRtc, requireTrtc, type CallCredentials, type Credentials } from '../credentials'
+import type { DndStore } from '../dnd/dnd-store'
 import type { Directory } from '../directory/directory'
 import { IntercomError } from '../errors'
 import { identity, type Identity } from '../identity'
@@ -23,6 +24,8 @@ export interface CallServiceOptions {
   store: CallStore
   publisher: Publisher
   directory: Directory
+  /** Who is in do not disturb: such a target gets a `dnd` leg, no invite. */
+  dnd: DndStore
   credentials: Credentials
   rateLimiter: RateLimiter
   rateLimitPerSecond: number
@@ -69,7 +72,11 @@ export class CallService {
     if (!directory.hasDevice(deviceId)) throw new IntercomError('not_found', `no device ${deviceId} in the directory`)
     this.#assertProvider(request.provider)
     const targets = [...ringTargets(directory, request)]
-    const [busy, activeCall] = await Promise.all([store.connectedResidents(targets), store.activeCallOfDevice(deviceId)])
+    const [busy, dnd, activeCall] = await Promise.all([
+      store.connectedResidents(targets),
+      this.#options.dnd.among(targets, this.#now()),
+      store.activeCallOfDevice(deviceId)
+    ])
     const now = this.#now()
     const result = startCall({
       callId: newCallId(now),
@@ -77,6 +84,7 @@ export class CallService {
       deviceId,
       targets,
       busy: targets.filter((r) => busy.has(r)),
+      dnd: targets.filter((r) => dnd.has(r)),
       activeCall,
       householdNumber: request.householdNumber ?? null,
       onReject: rejectPolicy(directory, request),

@@ -84,6 +84,8 @@ export type GuardName = keyof typeof GUARDS
 export interface StartContext {
   readonly targets: readonly string[]
   readonly busy: readonly string[]
+  /** The targets in do not disturb. */
+  readonly dnd: readonly string[]
   /** The device's active call, as the store saw it just before. */
   readonly activeCall: string | null
 }
@@ -93,6 +95,8 @@ export const START_GUARDS = {
   hasTargets: (ctx: StartContext): boolean => ctx.targets.length > 0,
   /** At least one target is not in a connected call. */
   someoneFree: (ctx: StartContext): boolean => ctx.targets.some((r) => !ctx.busy.includes(r)),
+  /** At least one target is neither in a connected call nor in do not disturb. */
+  someoneReachable: (ctx: StartContext): boolean => ctx.targets.some((r) => !ctx.busy.includes(r) && !ctx.dnd.includes(r)),
   /** The device has no ringing or connected call. */
   deviceIdle: (ctx: StartContext): boolean => ctx.activeCall === null
 } as const

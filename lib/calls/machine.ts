@@ -5,7 +5,7 @@ import type { ControlEffect, ControlTarget, Effect } from './effects'
 import { GUARDS, START_GUARDS, SYSTEM_ACTOR, type Actor, type GuardContext, type StartContext } from './guards'
 import type { CallAction, CallSession, ClientAction, EndReason, HistoryEntry, Leg, Provider, TimerName } from './session'
 import { TIMERS } from './session'
-import { START, TRANSITIONS, type Outcome, type Rule, type SystemInput, type Verdict } from './transitions'
+import { START, TRANSITIONS, type Outcome, type RefusalCode, type Rule, type SystemInput, type Verdict } from './transitions'
 
 /**
  * The call state machine: pure functions from (session, event, now) to the next
@@ -34,6 +34,8 @@ export interface StartParams {
   targets: string[]
   /** The targets already in a connected call: they get a `busy` leg and no invite. */
   busy: string[]
+  /** The targets in do not disturb: they get a `dnd` leg and no invite; absent: none. */
+  dnd?: string[]
   /** The device's active call as the store last saw it. */
   activeCall: string | null
   householdNumber: string | null
@@ -95,15 +97,17 @@ export type TransitionResult =
 
 export function startCall (params: StartParams, now: number, options: MachineOptions): StartResult {
   const { callId, deviceId, targets, busy } = params
+  const dnd = params.dnd ?? []
   const actor = identity('device', deviceId).name
-  const context: StartContext = { targets, busy, activeCall: params.activeCall }
+  const context: StartContext = { targets, busy, dnd, activeCall: params.activeCall }
   const failed = START.guards.find((check) => !START_GUARDS[check.guard](context))
   if (failed !== undefined) {
     const { otherwise } = failed
     if (otherwise.kind !== 'refuse') throw new IntercomError('internal', 'a call start is started or refused')
     return { ok: false, error: new IntercomError(otherwise.code, `Device ${deviceId}: ${otherwise.hint}.`) }
   }
-  const legs: Leg[] = targets.map(r => ({ resident_id: r, state: busy.includes(r) ? 'busy' : 'ringing' }))
+  // Busy is judged before DND: a resident in a call and in DND shows as busy.
+  const legs: Leg[] = targets.map(r => ({ resident_id: r, state: busy.includes(r) ? 'busy' : dnd.includes(r) ? 'dnd' : 'ringing' }))
   const reason = params.reason ?? null
   const session: CallSession = {
     call_id: callId,
@@ -429,7 +433,7 @@ function unchanged (session: CallSession): TransitionResult {
   return { ok: true, session, effects: [], changed: false }
 }
 
-function refusal (s: CallSession, actor: Actor, code: 'forbidden' | 'invalid_transition' | 'no_residents' | 'residents_busy' | 'device_busy', hint: string): TransitionResult {
+function refusal (s: CallSession, actor: Actor, code: RefusalCode, hint: string): TransitionResult {
   if (code === 'forbidden') return { ok: false, error: new IntercomError(code, `${actor.name} may not do this on call ${s.call_id}: ${hint}.`) }
   const state = s.status === 'ended' ? `ended (${s.end_reason})` : s.status
   return { ok: false, error: new IntercomError(code, `Call ${s.call_id} is ${state}: ${hint}.`) }

@@ -7,7 +7,9 @@ import { Type, type Static } from 'typebox'
 
 export const CALL_STATUSES = ['ringing', 'connected', 'ended'] as const
 export const END_REASONS = ['cancelled', 'rejected', 'timeout', 'hangup', 'max_duration', 'forced', 'device_offline', 'unlocked'] as const
-export const LEG_STATES = ['ringing', 'answered', 'rejected', 'timeout', 'cancelled', 'busy'] as const
+export const LEG_STATES = ['ringing', 'answered', 'rejected', 'timeout', 'cancelled', 'busy', 'dnd'] as const
+/** Legs the call never rang: the resident was in a connected call, or in do not disturb. */
+export const UNRUNG_LEG_STATES: readonly string[] = ['busy', 'dnd']
 export const PROVIDERS = ['trtc', 'rtc'] as const
 export const DEVICE_ACTIONS = ['cancelled', 'hangup'] as const
 export const RESIDENT_ACTIONS = ['answered', 'rejected', 'hangup', 'timeout', 'unlock', 'decline_all'] as const

@@ -47,7 +47,7 @@ export const SYSTEM_INPUTS: readonly SystemInput[] = [
   'end', 'ring_timer', 'max_duration_timer', 'device_offline_timer', 'unlock_hangup_timer', 'device_offline', 'device_online', 'device_removed', 'resident_removed'
 ]
 
-export type RefusalCode = 'forbidden' | 'invalid_transition' | 'no_residents' | 'residents_busy' | 'device_busy'
+export type RefusalCode = 'forbidden' | 'invalid_transition' | 'no_residents' | 'residents_busy' | 'residents_unavailable' | 'device_busy'
 
 export type Outcome =
   | { readonly kind: 'apply', readonly rule: Rule }
@@ -207,6 +207,7 @@ export const START: Verdict<StartGuardName> = {
   guards: [
     when('hasTargets', { kind: 'refuse', code: 'no_residents', hint: 'add residents to the device\'s households in the directory' }),
     when('someoneFree', { kind: 'refuse', code: 'residents_busy', hint: 'every resident to ring is already in a call: try again later' }),
+    when('someoneReachable', { kind: 'refuse', code: 'residents_unavailable', hint: 'every resident to ring is in a call or in do not disturb: try again later' }),
     when('deviceIdle', { kind: 'refuse', code: 'device_busy', hint: 'the device is already in a call: end it first' })
   ],
   then: apply('ring')
@@ -218,7 +219,7 @@ export function describeVerdict (v: Verdict<string>): string {
   return `${guards === '' ? '' : `${guards} => `}${describeOutcome(v.then)}`
 }
 
-const STATUS_OF: Record<RefusalCode, number> = { forbidden: 403, invalid_transition: 409, no_residents: 422, residents_busy: 409, device_busy: 409 }
+const STATUS_OF: Record<RefusalCode, number> = { forbidden: 403, invalid_transition: 409, no_residents: 422, residents_busy: 409, residents_unavailable: 409, device_busy: 409 }
 
 function describeOutcome (o: Outcome): string {
   if (o.kind === 'apply') return o.rule

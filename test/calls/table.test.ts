@@ -132,8 +132,8 @@ t.test('every guard the table names exists; every guard is used', async (t) => {
   t.same([...named].sort(), Object.keys(GUARDS).sort())
 })
 
-t.test('the start of a call: no one to ring, everyone busy, device busy, in that order', async (t) => {
-  t.equal(describeVerdict(START), 'hasTargets 422 no_residents, someoneFree 409 residents_busy, deviceIdle 409 device_busy => ring')
+t.test('the start of a call: no one to ring, everyone busy, everyone busy or in DND, device busy, in that order', async (t) => {
+  t.equal(describeVerdict(START), 'hasTargets 422 no_residents, someoneFree 409 residents_busy, someoneReachable 409 residents_unavailable, deviceIdle 409 device_busy => ring')
 })
 
 /** The rows of the table in docs/calls.md under "## The transition table". */
