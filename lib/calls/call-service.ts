@@ -14,7 +14,7 @@ import type { Effect } from './effects'
 import { startCall, transition, type CallEvent, type MachineOptions } from './machine'
 import { render } from './render'
 import type { ActionRequest, StartRequest } from './request-bodies'
-import { rejectPolicy, ringTargets } from './ring-targets'
+import { rejectPolicy, ringStep, ringTargets } from './ring-targets'
 import { TIMERS, type CallSession, type Provider, type TimerName } from './session'
 import { viewOf, type CallView } from './view'
 
@@ -88,6 +88,7 @@ export class CallService {
       activeCall,
       householdNumber: request.householdNumber ?? null,
       onReject: rejectPolicy(directory, request),
+      ringStepMs: ringStep(directory, request),
       ...(request.timestamp === undefined ? {} : { timestamp: request.timestamp })
     }, now, timing)
     if (!result.ok) throw result.error

@@ -39,7 +39,7 @@ const UNLOCK: CallAction = 'unlock'
 export const GUARDS = {
   /** The acting device is the one that called. */
   isCaller: (ctx: GuardContext): boolean => ctx.actor.kind === 'device' && ctx.actor.id === ctx.session.device_device_id,
-  /** The acting resident was rung by this call (a `busy` leg never was). */
+  /** The acting resident was rung by this call (a `busy`, `dnd` or `waiting` leg never was). */
   isParty: (ctx: GuardContext): boolean => {
     const id = residentActor(ctx)
     return id !== null && wasRung(ctx.session, id)

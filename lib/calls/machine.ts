@@ -41,6 +41,8 @@ export interface StartParams {
   householdNumber: string | null
   /** The household policy for a plain rejection; `leg` when absent. */
   onReject?: 'leg' | 'all'
+  /** Sequential ring: each resident rings this long, in target order; absent or null rings everyone at once. */
+  ringStepMs?: number | null
   reason?: string | null
   timestamp?: number
 }
@@ -106,8 +108,11 @@ export function startCall (params: StartParams, now: number, options: MachineOpt
     if (otherwise.kind !== 'refuse') throw new IntercomError('internal', 'a call start is started or refused')
     return { ok: false, error: new IntercomError(otherwise.code, `Device ${deviceId}: ${otherwise.hint}.`) }
   }
+  const step = params.ringStepMs ?? null
   // Busy is judged before DND: a resident in a call and in DND shows as busy.
-  const legs: Leg[] = targets.map(r => ({ resident_id: r, state: busy.includes(r) ? 'busy' : dnd.includes(r) ? 'dnd' : 'ringing' }))
+  const legs: Leg[] = targets.map(r => ({ resident_id: r, state: busy.includes(r) ? 'busy' : dnd.includes(r) ? 'dnd' : 'waiting' }))
+  // Everyone free rings at once, or (sequential) the first free one while the others wait their turn.
+  for (const leg of step === null ? waitingLegs(legs) : waitingLegs(legs).slice(0, 1)) leg.state = 'ringing'
   const reason = params.reason ?? null
   const session: CallSession = {
     call_id: callId,
@@ -118,6 +123,7 @@ export function startCall (params: StartParams, now: number, options: MachineOpt
     resident_id: null,
     household_number: params.householdNumber,
     on_reject: params.onReject ?? 'leg',
+    ring_step_ms: step,
     start_time: now,
     answer_time: null,
     end_time: null,
@@ -130,8 +136,9 @@ export function startCall (params: StartParams, now: number, options: MachineOpt
     ended_by: null,
     seq: 1,
     version: 1,
-    deadlines: { ring: now + options.ringTimeoutMs, max_duration: null, device_offline: null, unlock_hangup: null }
+    deadlines: { ring: now + options.ringTimeoutMs, max_duration: null, device_offline: null, unlock_hangup: null, next_resident: null }
   }
+  session.deadlines.next_resident = nextTurn(session, now)
   const effects: Effect[] = [
     control(device(session), 'ringing', reason, { withSession: true }),
     ...legs.filter(l => l.state === 'ringing').map((l): Effect => ({ type: 'invite', residentId: l.resident_id })),
@@ -152,11 +159,15 @@ interface Step {
   canUnlock: boolean
 }
 
-const TIMER_INPUT: Record<TimerName, { input: SystemInput, action: CallAction }> = {
-  ring: { input: 'ring_timer', action: 'timeout' },
-  max_duration: { input: 'max_duration_timer', action: 'max_duration' },
-  device_offline: { input: 'device_offline_timer', action: 'device_offline' },
-  unlock_hangup: { input: 'unlock_hangup_timer', action: 'unlocked' }
+/** The reason a resident's ring stops when its turn of a sequential ring is over. */
+export const NEXT_RESIDENT = 'next_resident'
+
+const TIMER_INPUT: Record<TimerName, { input: SystemInput, action: CallAction, reason: string | null }> = {
+  ring: { input: 'ring_timer', action: 'timeout', reason: null },
+  max_duration: { input: 'max_duration_timer', action: 'max_duration', reason: null },
+  device_offline: { input: 'device_offline_timer', action: 'device_offline', reason: null },
+  unlock_hangup: { input: 'unlock_hangup_timer', action: 'unlocked', reason: null },
+  next_resident: { input: 'next_resident_timer', action: 'timeout', reason: NEXT_RESIDENT }
 }
 
 /** The table's verdict for an event, and the step it would record. */
@@ -179,8 +190,8 @@ function verdictOf (session: CallSession, event: CallEvent, now: number): { verd
     case 'end':
       return { verdict: row.system.end, step: { ...base, actor: event.by, action: 'forced', reason: event.reason ?? null } }
     case 'timer': {
-      const { input, action } = TIMER_INPUT[event.timer]
-      return { verdict: row.system[input], step: { ...base, actor: SYSTEM_ACTOR, action, timer: event.timer } }
+      const { input, action, reason } = TIMER_INPUT[event.timer]
+      return { verdict: row.system[input], step: { ...base, actor: SYSTEM_ACTOR, action, reason, timer: event.timer } }
     }
     case 'device_presence':
       return event.online
@@ -264,6 +275,7 @@ const RULES: Record<Exclude<Rule, 'ring'>, RuleFn> = {
       if (others.includes(l)) messages.push(control(resident(l.resident_id), 'cancelled', 'answered_elsewhere', { residentId: me }))
     }
     s.deadlines.ring = null
+    s.deadlines.next_resident = null
     s.deadlines.max_duration = now + options.maxCallMs
     return { transition: true, messages }
   },
@@ -272,11 +284,23 @@ const RULES: Record<Exclude<Rule, 'ring'>, RuleFn> = {
     const me = actingResident(step)
     const action = step.action === 'timeout' ? 'timeout' : 'rejected'
     legOf(s, me).state = action
-    const messages = [
+    const messages: Effect[] = [
       control(device(s), action, step.reason, { residentId: me }),
-      control(resident(me), action, step.reason, { residentId: me })
+      control(resident(me), action, step.reason, { residentId: me }),
+      ...moveOn(s, step.actor.name, now)
     ]
-    if (ringingLegs(s).length === 0) end(s, reasonWhenNoLegRings(s), step.actor.name, now)
+    return { transition: true, messages }
+  },
+
+  ring_next (s, step, now) {
+    const over = ringingLegs(s)
+    for (const l of over) l.state = 'timeout'
+    // The device learns whose turn ended; the resident, like at a ring timeout, that its ring is over.
+    const messages: Effect[] = [
+      ...over.map((l) => control(device(s), 'timeout', NEXT_RESIDENT, { residentId: l.resident_id })),
+      ...over.map((l) => control(resident(l.resident_id), 'timeout', NEXT_RESIDENT)),
+      ...moveOn(s, SYSTEM_ACTOR.name, now)
+    ]
     return { transition: true, messages }
   },
 
@@ -380,13 +404,36 @@ const RULES: Record<Exclude<Rule, 'ring'>, RuleFn> = {
   remove_resident (s, step, now) {
     const gone = step.subject as string
     legOf(s, gone).state = 'cancelled'
-    const messages = [
+    const messages: Effect[] = [
       control(device(s), 'cancelled', step.reason, { residentId: gone }),
-      control(resident(gone), 'cancelled', step.reason, { residentId: gone })
+      control(resident(gone), 'cancelled', step.reason, { residentId: gone }),
+      ...moveOn(s, SYSTEM_ACTOR.name, now)
     ]
-    if (ringingLegs(s).length === 0) end(s, reasonWhenNoLegRings(s), SYSTEM_ACTOR.name, now)
     return { transition: true, messages }
   }
+}
+
+/**
+ * A leg stopped ringing: while another rings, nothing more; else the next
+ * waiting resident (sequential ring) is invited; else the call ends.
+ */
+function moveOn (s: CallSession, endedBy: string, now: number): Effect[] {
+  if (ringingLegs(s).length > 0) return []
+  const next = waitingLegs(s.legs)[0]
+  if (next === undefined) {
+    end(s, reasonWhenNoLegRings(s), endedBy, now)
+    return []
+  }
+  next.state = 'ringing'
+  s.deadlines.next_resident = nextTurn(s, now)
+  return [{ type: 'invite', residentId: next.resident_id }]
+}
+
+/** When the ringing resident's turn ends: only when someone waits, and before the ring timeout (which ends it anyway). */
+function nextTurn (s: CallSession, now: number): number | null {
+  if (s.ring_step_ms === null || waitingLegs(s.legs).length === 0) return null
+  const at = now + s.ring_step_ms
+  return s.deadlines.ring !== null && at < s.deadlines.ring ? at : null
 }
 
 /** The last ringing leg ended without an answer: a rejection wins, then a timeout, else cancelled. */
@@ -421,6 +468,7 @@ function control (to: ControlTarget, action: CallAction, reason: string | null, 
 const device = (s: CallSession): ControlTarget => ({ kind: 'device', id: s.device_device_id })
 const resident = (id: string): ControlTarget => ({ kind: 'resident', id })
 const ringingLegs = (s: CallSession): Leg[] => s.legs.filter(l => l.state === 'ringing')
+const waitingLegs = (legs: Leg[]): Leg[] => legs.filter(l => l.state === 'waiting')
 const answeredLegs = (s: CallSession): Leg[] => s.status === 'connected' ? s.legs.filter(l => l.state === 'answered') : []
 
 function legOf (s: CallSession, residentId: string): Leg {

@@ -7,9 +7,9 @@ import { Type, type Static } from 'typebox'
 
 export const CALL_STATUSES = ['ringing', 'connected', 'ended'] as const
 export const END_REASONS = ['cancelled', 'rejected', 'timeout', 'hangup', 'max_duration', 'forced', 'device_offline', 'unlocked'] as const
-export const LEG_STATES = ['ringing', 'answered', 'rejected', 'timeout', 'cancelled', 'busy', 'dnd'] as const
-/** Legs the call never rang: the resident was in a connected call, or in do not disturb. */
-export const UNRUNG_LEG_STATES: readonly string[] = ['busy', 'dnd']
+export const LEG_STATES = ['ringing', 'answered', 'rejected', 'timeout', 'cancelled', 'busy', 'dnd', 'waiting'] as const
+/** Legs the call never rang: the resident was in a connected call, in do not disturb, or its turn (sequential ring) never came. */
+export const UNRUNG_LEG_STATES: readonly string[] = ['busy', 'dnd', 'waiting']
 export const PROVIDERS = ['trtc', 'rtc'] as const
 export const DEVICE_ACTIONS = ['cancelled', 'hangup'] as const
 export const RESIDENT_ACTIONS = ['answered', 'rejected', 'hangup', 'timeout', 'unlock', 'decline_all'] as const
@@ -17,7 +17,7 @@ export const RESIDENT_ACTIONS = ['answered', 'rejected', 'hangup', 'timeout', 'u
 export const CLIENT_ACTIONS = ['answered', 'rejected', 'cancelled', 'hangup', 'timeout', 'unlock', 'decline_all'] as const
 /** What `history`, `call_info` and control messages name: client actions plus what the server does itself. */
 export const CALL_ACTIONS = [...CLIENT_ACTIONS, 'ringing', 'forced', 'max_duration', 'device_offline', 'unlocked'] as const
-export const TIMERS = ['ring', 'max_duration', 'device_offline', 'unlock_hangup'] as const
+export const TIMERS = ['ring', 'max_duration', 'device_offline', 'unlock_hangup', 'next_resident'] as const
 /** What a plain `rejected` does: end the resident's own leg, or the whole call (as `decline_all`). */
 export const ON_REJECT = ['leg', 'all'] as const
 
@@ -58,7 +58,8 @@ export const DeadlinesSchema = Type.Object({
   ring: Type.Union([Ms, Type.Null()]),
   max_duration: Type.Union([Ms, Type.Null()]),
   device_offline: Type.Union([Ms, Type.Null()]),
-  unlock_hangup: Type.Union([Ms, Type.Null()], { description: 'the call ends `unlocked` then, after the first unlock of a connected call' })
+  unlock_hangup: Type.Union([Ms, Type.Null()], { description: 'the call ends `unlocked` then, after the first unlock of a connected call' }),
+  next_resident: Type.Union([Ms, Type.Null()], { description: 'sequential ring: the ringing resident\'s turn ends then, and the next waiting one rings' })
 })
 
 export const CallSessionSchema = Type.Object({
@@ -70,6 +71,7 @@ export const CallSessionSchema = Type.Object({
   resident_id: Type.Union([Type.String(), Type.Null()], { description: 'who answered' }),
   household_number: Type.Union([Type.String(), Type.Null()]),
   on_reject: Type.Enum(ON_REJECT, { description: 'the household policy: `all` makes a plain rejected end the call for everyone' }),
+  ring_step_ms: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()], { description: 'the household policy `ring: {sequential: ms}`: residents ring one after the other, each this long; null rings them all at once' }),
   start_time: Ms,
   answer_time: Type.Union([Ms, Type.Null()]),
   end_time: Type.Union([Ms, Type.Null()]),

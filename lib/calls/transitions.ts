@@ -30,6 +30,7 @@ export type Rule =
   | 'stop_offline_grace' // the device came back in time
   | 'remove_resident' // a ringing resident left the directory: its leg is cancelled
   | 'hang_up_after_unlock' // the door was opened a while ago: the call ends unlocked
+  | 'ring_next' // sequential ring: the ringing resident's turn is over, the next one rings
 
 /** What the server itself feeds the machine. */
 export type SystemInput =
@@ -38,13 +39,14 @@ export type SystemInput =
   | 'max_duration_timer'
   | 'device_offline_timer'
   | 'unlock_hangup_timer'
+  | 'next_resident_timer'
   | 'device_offline'
   | 'device_online'
   | 'device_removed'
   | 'resident_removed'
 
 export const SYSTEM_INPUTS: readonly SystemInput[] = [
-  'end', 'ring_timer', 'max_duration_timer', 'device_offline_timer', 'unlock_hangup_timer', 'device_offline', 'device_online', 'device_removed', 'resident_removed'
+  'end', 'ring_timer', 'max_duration_timer', 'device_offline_timer', 'unlock_hangup_timer', 'next_resident_timer', 'device_offline', 'device_online', 'device_removed', 'resident_removed'
 ]
 
 export type RefusalCode = 'forbidden' | 'invalid_transition' | 'no_residents' | 'residents_busy' | 'residents_unavailable' | 'device_busy'
@@ -127,6 +129,7 @@ export const TRANSITIONS: Readonly<Record<CallStatus, StatusRow>> = {
       max_duration_timer: IDLE('not connected yet'),
       device_offline_timer: IDLE('no grace runs while ringing'),
       unlock_hangup_timer: IDLE('not connected yet'),
+      next_resident_timer: verdict([DUE], apply('ring_next')),
       device_offline: verdict([], apply('end_device_offline')),
       device_online: IDLE('the device is already in the call'),
       device_removed: verdict([], apply('force_end')),
@@ -159,6 +162,7 @@ export const TRANSITIONS: Readonly<Record<CallStatus, StatusRow>> = {
       max_duration_timer: verdict([DUE], apply('max_duration')),
       device_offline_timer: verdict([DUE], apply('end_device_offline')),
       unlock_hangup_timer: verdict([DUE], apply('hang_up_after_unlock')),
+      next_resident_timer: IDLE('already answered'),
       device_offline: verdict([when('graceIdle', ignore('the first grace keeps running'))], apply('start_offline_grace')),
       device_online: verdict([when('graceRunning', ignore('no grace to stop'))], apply('stop_offline_grace')),
       device_removed: verdict([], apply('force_end')),
@@ -190,6 +194,7 @@ export const TRANSITIONS: Readonly<Record<CallStatus, StatusRow>> = {
       max_duration_timer: IDLE('already ended'),
       device_offline_timer: IDLE('already ended'),
       unlock_hangup_timer: IDLE('already ended'),
+      next_resident_timer: IDLE('already ended'),
       device_offline: IDLE('already ended'),
       device_online: IDLE('already ended'),
       device_removed: IDLE('already ended'),

@@ -60,3 +60,98 @@ t.test('a dnd resident is no party: it may not answer, read or end the call', as
   t.match(last, { status: 'ended', end_reason: 'rejected' }, 'the call ends when the rung residents are done')
   t.same(last.legs.map((l) => l.state), ['rejected', 'dnd', 'rejected'], 'the dnd leg stays dnd')
 })
+
+/** Sequential ring, 10 s per resident within the 30 s ring timeout. */
+const sequential = (more: Partial<StartParams> = {}): CallSession => start({ ringStepMs: 10_000, ...more })
+const timer = (name: 'ring' | 'next_resident'): CallEvent => ({ type: 'timer', timer: name })
+const states = (s: CallSession): string[] => s.legs.map((l) => l.state)
+
+t.test('sequential ring: the first free resident rings, the others wait their turn', async (t) => {
+  const started = startCall(params({ ringStepMs: 10_000 }), T0, OPTIONS)
+  t.ok(started.ok)
+  if (!started.ok) return
+  t.same(states(started.session), ['ringing', 'waiting', 'waiting'])
+  t.equal(started.session.ring_step_ms, 10_000)
+  t.same(started.effects.filter((e) => e.type === 'invite'), [{ type: 'invite', residentId: '2' }])
+  t.match(started.session.deadlines, { ring: T0 + 30_000, next_resident: T0 + 10_000 })
+  t.equal(start({}).ring_step_ms, null, 'parallel by default')
+  t.equal(start({}).deadlines.next_resident, null)
+})
+
+t.test('sequential ring: each turn ends at its deadline and the next resident rings, all within the ring timeout', async (t) => {
+  const early = transition(sequential(), timer('next_resident'), T0 + 9_999, OPTIONS)
+  t.ok(early.ok && !early.changed, 'not due yet')
+  const second = transition(sequential(), timer('next_resident'), T0 + 10_000, OPTIONS)
+  t.ok(second.ok)
+  if (!second.ok) return
+  t.same(states(second.session), ['timeout', 'ringing', 'waiting'])
+  t.match(second.session, { status: 'ringing', seq: 2, call_info: { action: 'timeout', reason: 'next_resident' } })
+  t.same(second.effects, [
+    { type: 'control', to: { kind: 'device', id: '1' }, action: 'timeout', reason: 'next_resident', residentId: '2' },
+    { type: 'control', to: { kind: 'resident', id: '2' }, action: 'timeout', reason: 'next_resident' },
+    { type: 'invite', residentId: '3' },
+    { type: 'event', action: 'timeout', actor: 'system', reason: 'next_resident' }
+  ])
+  t.equal(second.session.deadlines.next_resident, T0 + 20_000)
+  const third = must(transition(second.session, timer('next_resident'), T0 + 20_000, OPTIONS))
+  t.same(states(third), ['timeout', 'timeout', 'ringing'])
+  t.equal(third.deadlines.next_resident, null, 'the last turn runs to the ring timeout')
+  const over = must(transition(third, timer('ring'), T0 + 30_000, OPTIONS))
+  t.match(over, { status: 'ended', end_reason: 'timeout' })
+  t.same(states(over), ['timeout', 'timeout', 'timeout'])
+})
+
+t.test('sequential ring: a turn never outlasts the ring timeout; later residents may never ring', async (t) => {
+  const s = start({ ringStepMs: 20_000 })
+  t.equal(s.deadlines.next_resident, T0 + 20_000)
+  const second = must(transition(s, timer('next_resident'), T0 + 20_000, OPTIONS))
+  t.equal(second.deadlines.next_resident, null, 'T0 + 40 s would be past the ring timeout')
+  const over = must(transition(second, timer('ring'), T0 + 30_000, OPTIONS))
+  t.same(states(over), ['timeout', 'timeout', 'waiting'], 'resident 4 was never rung: its leg stays waiting')
+})
+
+t.test('sequential ring: a rejection moves on at once; the last one ends the call', async (t) => {
+  const r = transition(sequential(), act('2', 'rejected'), T0 + 1_000, OPTIONS)
+  t.ok(r.ok)
+  if (!r.ok) return
+  t.same(states(r.session), ['rejected', 'ringing', 'waiting'])
+  t.equal(r.session.deadlines.next_resident, T0 + 11_000, 'the next resident gets a whole turn')
+  t.same(r.effects.map((e) => e.type === 'control' ? `${e.to.kind}/${e.to.id}:${e.action}` : `${e.type}`), ['device/1:rejected', 'resident/2:rejected', 'invite', 'event'])
+  const timedOut = must(transition(r.session, act('3', 'timeout'), T0 + 2_000, OPTIONS))
+  t.same(states(timedOut), ['rejected', 'timeout', 'ringing'], 'its own ring giving up moves on too')
+  const last = must(transition(timedOut, act('4', 'rejected'), T0 + 3_000, OPTIONS))
+  t.match(last, { status: 'ended', end_reason: 'rejected', ended_by: 'resident/4' })
+  t.same(last.deadlines, { ring: null, max_duration: null, device_offline: null, unlock_hangup: null, next_resident: null })
+})
+
+t.test('sequential ring: an answer stops the sequence; waiting legs stay waiting and hear nothing', async (t) => {
+  const r = transition(sequential(), act('2', 'answered'), T0 + 1_000, OPTIONS)
+  t.ok(r.ok)
+  if (!r.ok) return
+  t.same(states(r.session), ['answered', 'waiting', 'waiting'])
+  t.equal(r.session.deadlines.next_resident, null)
+  t.same(r.effects.filter((e) => e.type === 'control' && e.to.kind === 'resident' && e.to.id !== '2'), [], 'nothing to residents never rung')
+  const stale = transition(r.session, timer('next_resident'), T0 + 10_000, OPTIONS)
+  t.ok(stale.ok && !stale.changed, 'a turn deadline after the answer does nothing')
+  const cancelled = must(transition(sequential(), { type: 'action', actor: { kind: 'device', id: '1' }, action: 'cancelled' }, T0 + 1_000, OPTIONS))
+  t.same(states(cancelled), ['cancelled', 'waiting', 'waiting'], 'the device gives up: waiting legs stay waiting')
+})
+
+t.test('sequential ring: a waiting resident is no party yet', async (t) => {
+  const r = transition(sequential(), act('3', 'answered'), T0 + 1_000, OPTIONS)
+  t.equal(!r.ok && r.error.code, 'forbidden')
+})
+
+t.test('sequential ring skips busy and DND residents; one free resident has no turns', async (t) => {
+  const s = sequential({ busy: ['2'], dnd: ['3'] })
+  t.same(states(s), ['busy', 'dnd', 'ringing'])
+  t.equal(s.deadlines.next_resident, null)
+  const two = sequential({ dnd: ['2'] })
+  t.same(states(two), ['dnd', 'ringing', 'waiting'])
+})
+
+t.test('sequential ring: a removed ringing resident hands the turn on', async (t) => {
+  const r = must(transition(sequential(), { type: 'resident_removed', residentId: '2' }, T0 + 1_000, OPTIONS))
+  t.same(states(r), ['cancelled', 'ringing', 'waiting'])
+  t.equal(r.deadlines.next_resident, T0 + 11_000)
+})
