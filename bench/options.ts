@@ -11,6 +11,12 @@ export interface BenchOptions {
   devices: number
   /** Calls stored in Redis before the records workload lists them. */
   storedCalls: number
+  /** Persistent sessions in the reconnect storm, spread over two nodes. */
+  stormClients: number
+  /** Storm clients sign in with a scrypt-hashed secret, as in production. */
+  hashedSecrets: boolean
+  /** The storm workload runs the rolling restart only. */
+  rolling: boolean
   /** Record a CPU profile of the embedded broker and summarise it. */
   profile: boolean
   /** Entry point of another build of the node to measure instead of this tree's. */
@@ -25,6 +31,9 @@ export const USAGE = `usage: npm run bench -- [workload ...] [options]
   --window=N           messages in flight in the throughput runs (default 100)
   --devices=N          door devices in the calls workload, 4 residents each (default 100)
   --stored-calls=N     calls stored before the records workload (default 1000000; quick 100000)
+  --clients=N          persistent sessions in the storm workload, over two nodes (default 15000; quick 2000)
+  --hashed-secrets     storm clients sign in with a scrypt-hashed secret (one scrypt per sign-in, as in production)
+  --rolling            storm workload: the rolling restart only, not the kill
   --profile            profile the embedded broker (node --cpu-prof) and print its hot spots
   --node-bin=PATH      measure another build's dist/bin/intercom-broker.js (A/B comparisons)
   --help               this text`
@@ -36,11 +45,14 @@ function positiveInteger (flag: string, value: string): number {
 }
 
 export function parseOptions (argv: readonly string[], known: readonly string[]): BenchOptions {
-  const options: BenchOptions = { workloads: [], quick: false, connections: [], window: 100, devices: 100, storedCalls: 0, profile: false, help: false }
+  const options: BenchOptions = { workloads: [], quick: false, connections: [], window: 100, devices: 100, storedCalls: 0, stormClients: 0, hashedSecrets: false, rolling: false, profile: false, help: false }
   for (const arg of argv) {
     const [flag, value] = arg.split('=', 2) as [string, string | undefined]
     if (flag === '--quick') options.quick = true
     else if (flag === '--profile') options.profile = true
+    else if (flag === '--hashed-secrets') options.hashedSecrets = true
+    else if (flag === '--rolling') options.rolling = true
+    else if (flag === '--clients' && value !== undefined) options.stormClients = positiveInteger(flag, value)
     else if (flag === '--help' || flag === '-h') options.help = true
     else if (flag === '--node-bin' && value !== undefined) options.nodeBin = value
     else if (flag === '--window' && value !== undefined) options.window = positiveInteger(flag, value)
@@ -52,6 +64,7 @@ export function parseOptions (argv: readonly string[], known: readonly string[])
   }
   if (options.workloads.length === 0) options.workloads = [...known]
   if (options.connections.length === 0) options.connections = options.quick ? [5000] : [10_000, 20_000]
+  if (options.stormClients === 0) options.stormClients = options.quick ? 2000 : 15_000
   if (options.storedCalls === 0) options.storedCalls = options.quick ? 100_000 : 1_000_000
   return options
 }

@@ -157,8 +157,9 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
     maxSubscriptions: config.MQTT_MAX_SUBSCRIPTIONS,
     outgoingLimits: { maxBytes: config.MQTT_CLIENT_QUEUE_BYTES, maxMessages: config.MQTT_CLIENT_QUEUE_MESSAGES },
     handleRequest: (context, kind, payload) => requests.handle(context, kind, payload),
-    notifyRefusal: (context, topic) => {
-      sendErrorReply(publisher, context.identity, new IntercomError('forbidden', `${context.identity.name} may not publish on ${topic}`))
+    retainedQuota: backends.retainedQuota,
+    notifyRefusal: (context, reason) => {
+      sendErrorReply(publisher, context.identity, new IntercomError('forbidden', reason))
         .catch((err: unknown) => logger.warn({ err }, 'could not send a refusal'))
     }
   })
@@ -192,7 +193,7 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
     credentials,
     rateLimiter,
     rateLimitPerSecond: config.RATE_LIMIT_PER_SECOND,
-    timing: { ringTimeoutMs: config.RING_TIMEOUT_MS, maxCallMs: config.MAX_CALL_MS, offlineGraceMs: config.OFFLINE_GRACE_MS, unlockCooldownMs: config.UNLOCK_COOLDOWN_MS, unlockHangupMs: config.UNLOCK_HANGUP_MS },
+    timing: { ringTimeoutMs: config.RING_TIMEOUT_MS, maxCallMs: config.MAX_CALL_MS, offlineGraceMs: config.OFFLINE_GRACE_MS, unlockCooldownMs: config.UNLOCK_COOLDOWN_MS, unlockHangupMs: config.UNLOCK_HANGUP_MS, callWarningMs: config.CALL_WARNING_MS, maxExtensions: config.MAX_EXTENSIONS },
     logger,
     onDeadline: (at) => timers.wake(at),
     observer: createCallObserver({ logger, ...(metrics === undefined ? {} : { metrics }) }),
@@ -374,6 +375,7 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
     await rateLimiter.close()
     await backends.statusRateLimiter.close()
     await backends.signInThrottle.close()
+    await backends.retainedQuota.close()
     await backends.close()
     await directoryStore.close()
   }

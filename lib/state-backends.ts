@@ -9,6 +9,8 @@ import { createRedisBrokerParts } from './cluster/redis-broker-parts'
 import { closeRedis, createRedisConnection } from './cluster/redis-connection'
 import { createMemoryRateLimiter, type RateLimiter } from './limits/rate-limiter'
 import { createRedisRateLimiter } from './limits/redis-rate-limiter'
+import { createRedisRetainedQuota } from './limits/redis-retained-quota'
+import { createMemoryRetainedQuota, type RetainedLimits, type RetainedQuota } from './limits/retained-quota'
 import type { CallStore } from './stores/call-store'
 import { MemoryCallStore } from './stores/memory-call-store'
 import { createMemoryStatusStore } from './stores/memory-status-store'
@@ -25,6 +27,8 @@ export interface StateBackends {
   /** Status updates per device, apart from the identities' control actions. */
   readonly statusRateLimiter: RateLimiter
   readonly signInThrottle: SignInThrottle
+  /** Clients' retained topics, counted where the broker keeps them. */
+  readonly retainedQuota: RetainedQuota
   readonly statusStore: StatusStore
   readonly dndStore: DndStore
   /** Whether the state can be reached right now: always in memory, while the connection is ready with Redis. */
@@ -48,6 +52,7 @@ const SIGN_IN_THROTTLE_MAX_KEYS = 100_000
 
 export function createStateBackends (config: Config, nodeId: string, logger: Logger): StateBackends {
   const address = redisAddressOf(config)
+  const retainedLimits: RetainedLimits = { maxBytes: config.MQTT_RETAINED_MAX_BYTES, maxPerIdentity: config.MQTT_RETAINED_MAX_PER_IDENTITY, maxTotal: config.MQTT_RETAINED_MAX_TOTAL }
   if (address === null) {
     return {
       kind: 'memory',
@@ -55,6 +60,7 @@ export function createStateBackends (config: Config, nodeId: string, logger: Log
       rateLimiter: createMemoryRateLimiter({ perSecond: config.RATE_LIMIT_PER_SECOND }),
       statusRateLimiter: createMemoryRateLimiter({ perSecond: config.STATUS_UPDATES_PER_SECOND }),
       signInThrottle: createMemorySignInThrottle({ windowMs: config.SIGN_IN_THROTTLE_MS, maxKeys: SIGN_IN_THROTTLE_MAX_KEYS }),
+      retainedQuota: createMemoryRetainedQuota(retainedLimits),
       statusStore: createMemoryStatusStore(),
       dndStore: createMemoryDndStore(),
       up: () => true,
@@ -72,6 +78,7 @@ export function createStateBackends (config: Config, nodeId: string, logger: Log
     rateLimiter: createRedisRateLimiter({ redis, perSecond: config.RATE_LIMIT_PER_SECOND }),
     statusRateLimiter: createRedisRateLimiter({ redis, perSecond: config.STATUS_UPDATES_PER_SECOND, prefix: 'intercom:status-' }),
     signInThrottle: createRedisSignInThrottle({ redis, windowMs: config.SIGN_IN_THROTTLE_MS }),
+    retainedQuota: createRedisRetainedQuota({ redis, ...retainedLimits }),
     statusStore: createRedisStatusStore({ redis, nodeId }),
     dndStore: createRedisDndStore({ redis }),
     up: () => redis.status === 'ready',

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { spawnTracked, stopProcess } from '../system/processes'
+import { exited, spawnTracked, stopProcess } from '../system/processes'
 import { BENCH_IDENTITY, type BrokerKind, type RunningBroker } from './broker'
 
 const BIN = path.resolve(__dirname, '..', '..', 'bin', 'intercom-broker.js')
@@ -19,7 +19,7 @@ function benchDirectory (): string {
 }
 
 /** Waits for the log line that carries the bound ports; the rest of the log is drained and kept short. */
-function waitForPorts (child: ReturnType<typeof spawnTracked>, timeoutMs: number): Promise<{ mqtt: number, http: number }> {
+function waitForPorts (child: ReturnType<typeof spawnTracked>, timeoutMs: number, onLine?: (line: string) => void): Promise<{ mqtt: number, http: number }> {
   let pending = ''
   let tail = ''
   return new Promise((resolve, reject) => {
@@ -30,6 +30,7 @@ function waitForPorts (child: ReturnType<typeof spawnTracked>, timeoutMs: number
       const lines = pending.split('\n')
       pending = lines.pop() ?? ''
       for (const line of lines) {
+        onLine?.(line)
         if (!line.includes('"ports"')) continue
         clearTimeout(timer)
         resolve((JSON.parse(line) as { ports: { mqtt: number, http: number } }).ports)
@@ -55,10 +56,14 @@ export interface NodeOptions extends EmbeddedOptions {
   directory?: string
   /** Extra environment of the node (REDIS_URL, limits...). */
   env?: Record<string, string>
+  /** Sees every line the node logs on stdout (JSON), for workloads that watch for an event. */
+  onLine?: (line: string) => void
 }
 
 export interface RunningNode extends RunningBroker {
   readonly httpPort: number
+  /** SIGKILL, as a crash or an OOM kill would; resolves once it is gone. */
+  kill (): Promise<void>
 }
 
 /** The real node (`dist/bin/intercom-broker.js`) in its own process, HTTP included, as in production. */
@@ -84,7 +89,7 @@ export async function startNode (options: NodeOptions = {}): Promise<RunningNode
     }
   })
   try {
-    const ports = await waitForPorts(child, 20_000)
+    const ports = await waitForPorts(child, 20_000, options.onLine)
     return {
       label: options.bin === undefined ? 'embedded (intercom-broker, Aedes)' : `embedded (${options.bin})`,
       pid: child.pid as number,
@@ -92,6 +97,11 @@ export async function startNode (options: NodeOptions = {}): Promise<RunningNode
       httpPort: ports.http,
       async stop () {
         await stopProcess(child, 10_000)
+        rmSync(dir, { recursive: true, force: true })
+      },
+      async kill () {
+        child.kill('SIGKILL')
+        await exited(child)
         rmSync(dir, { recursive: true, force: true })
       }
     }

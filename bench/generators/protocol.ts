@@ -87,6 +87,51 @@ export interface CallsResult {
   stray: number
 }
 
+export interface StormSpec {
+  /** The nodes' MQTT ports; client i starts on ports[i % ports.length]. */
+  ports: number[]
+  username: string
+  password: string
+  topicRoot: string
+  /** Global index of this process's first client, and how many it holds. */
+  firstIndex: number
+  count: number
+  localAddress: string
+  /** Connections being opened at once at the start. */
+  concurrency: number
+  idPrefix: string
+}
+
+export interface StormClientsResult {
+  clients: number
+  /** Connected when the report was asked for. */
+  up: number
+  /** Clients that lost their connection after the mark. */
+  dropsAfterMark: number
+  /** Connection attempts made since the mark. */
+  attemptsAfterMark: number
+  /** Ms from the mark to each reconnection (CONNACK) of those. */
+  backAfterMark: number[]
+  /** CONNACKs refusing a connection (busy sign-ins and the like), since the start. */
+  refusals: number
+  /** Expected sequence numbers a client never received. */
+  lost: number
+  /** Deliveries of a sequence number a client had already received. */
+  duplicates: number
+  /** Deliveries of sequence numbers nobody published to that client. */
+  unexpected: number
+}
+
+export interface FloodSpec extends Target {
+  /** QoS of the flood and of the stalled subscriber's subscription. */
+  qos: 0 | 1
+  /** Whether a subscriber to the flood stops reading; without, the flood has no subscriber. */
+  stalled: boolean
+  rate: number
+  payloadBytes: number
+  topic: string
+}
+
 /** What generators tell the runner: phase marks (the runner samples the broker then) and results. */
 export type GeneratorMessage =
   | { type: 'ready' }
@@ -95,6 +140,10 @@ export type GeneratorMessage =
   | { type: 'raw-result', result: RawResult }
   | { type: 'connected', result: ConnectResult }
   | { type: 'calls-result', result: CallsResult }
+  | { type: 'flood-result', published: number }
+  | { type: 'routed' }
+  | { type: 'published' }
+  | { type: 'storm-result', result: StormClientsResult }
   | { type: 'closed' }
   | { type: 'error', message: string }
 
@@ -104,5 +153,12 @@ export type RunnerMessage =
   | { type: 'connect', spec: ConnectSpec }
   | { type: 'calls-connect', spec: CallsSpec }
   | { type: 'calls-step', step: CallStep }
+  | { type: 'flood-start', spec: FloodSpec }
+  | { type: 'storm-connect', spec: StormSpec }
+  /** From now on dropped clients reconnect to `port`; reconnections are timed from `markAt` (Date.now()). */
+  | { type: 'storm-route', port: number, markAt: number }
+  /** One QoS 1 message with payload `seq` to each listed client's topic, published on `port`. */
+  | { type: 'storm-publish', port: number, indices: number[], seq: number }
+  | { type: 'storm-report', expectedSeqs: number[] }
   | { type: 'go' }
   | { type: 'close' }

@@ -12,7 +12,7 @@ export class Generator {
   private waiter: (() => void) | null = null
   private failure: Error | null = null
 
-  constructor (script: 'raw' | 'connections' | 'calls') {
+  constructor (script: 'raw' | 'connections' | 'calls' | 'storm' | 'stalled') {
     this.child = spawnTracked(process.execPath, [path.join(__dirname, `${script}.js`)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
     this.child.on('message', (message: GeneratorMessage) => {
       if (message.type === 'error') this.failure = new Error(`${script} generator failed: ${message.message}`)
@@ -29,8 +29,9 @@ export class Generator {
     return this.child.pid as number
   }
 
+  /** A generator that has died takes no orders: its failure is what next() reports. */
   send (message: RunnerMessage): void {
-    this.child.send(message)
+    if (this.child.connected) this.child.send(message)
   }
 
   /** The next message, which must be of the given type, within the time limit. */

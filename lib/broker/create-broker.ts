@@ -2,6 +2,7 @@ import { Aedes } from 'aedes'
 import type { Logger } from 'pino'
 import type { Authenticator } from '../auth/authenticator'
 import type { Directory } from '../directory/directory'
+import type { RetainedQuota } from '../limits/retained-quota'
 import { ClientContexts } from './client-context'
 import { createHooks, type RefusalNotifier, type RequestHandler } from './hooks'
 import { createSlowClientCounts, type OutgoingQueueLimits, type SlowClientCounts } from './slow-clients'
@@ -32,6 +33,8 @@ export interface BrokerOptions {
   /** Subscriptions of one connection; more filters are refused. */
   maxSubscriptions: number
   outgoingLimits: OutgoingQueueLimits
+  /** Bounds what clients leave retained. */
+  retainedQuota: RetainedQuota
   /** How often nodes of a cluster announce they are alive (ms). */
   heartbeatInterval?: number
 }
@@ -56,6 +59,7 @@ export async function createBroker (options: BrokerOptions): Promise<IntercomBro
     maxKeepaliveSeconds: options.maxKeepaliveSeconds,
     maxSubscriptions: options.maxSubscriptions,
     outgoingLimits: options.outgoingLimits,
+    retainedQuota: options.retainedQuota,
     slowClients
   })
   const aedes = await Aedes.createBroker({

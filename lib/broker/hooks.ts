@@ -6,6 +6,7 @@ import type { Authenticator } from '../auth/authenticator'
 import { mqttOrigin } from '../auth/mqtt-origin'
 import type { Directory } from '../directory/directory'
 import type { Identity } from '../identity'
+import type { RetainedQuota } from '../limits/retained-quota'
 import { compileRights, type RequestKind, type TopicRights } from '../topics/rights'
 import { DISCARD_TOPIC } from '../topics/names'
 import type { ClientContext, ClientContexts } from './client-context'
@@ -16,7 +17,7 @@ import { forwardDecision, type OutgoingQueueLimits, type SlowClientCounts } from
 export type RequestHandler = (context: ClientContext, request: RequestKind, payload: Buffer) => Promise<void>
 
 /** Tells a refused device or resident why its publish went nowhere; never throws. */
-export type RefusalNotifier = (context: ClientContext, topic: string) => void
+export type RefusalNotifier = (context: ClientContext, reason: string) => void
 
 export interface HookOptions {
   directory: Directory
@@ -32,6 +33,8 @@ export interface HookOptions {
   outgoingLimits: OutgoingQueueLimits
   /** Counted as slow clients are dropped or disconnected. */
   slowClients: SlowClientCounts
+  /** Bounds what clients leave retained. */
+  retainedQuota: RetainedQuota
 }
 
 type Hooks = Required<Pick<AedesOptions, 'preConnect' | 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'authorizeForward'>>
@@ -60,7 +63,7 @@ function discard (packet: { topic: string, retain: boolean, payload: Buffer | st
  * (the rights table), and that hand request topics to the call logic.
  */
 export function createHooks (options: HookOptions): Hooks {
-  const { directory, authenticator, contexts, logger, handleRequest, notifyRefusal } = options
+  const { directory, authenticator, contexts, logger, handleRequest, notifyRefusal, retainedQuota } = options
   // Client ids refused at CONNECT (CONNACK 0x02), answered once authentication runs.
   const refusedIds = new WeakMap<Client, string>()
   // Rights depend on the identity alone: every connection of one identity shares them.
@@ -137,16 +140,29 @@ export function createHooks (options: HookOptions): Hooks {
         callback(null)
         return
       }
+      const refuse = (reason: string): void => {
+        logger.debug({ identity: context.identity.name, topic: packet.topic, reason }, 'publish refused')
+        notifyRefusal(context, reason)
+        discard(packet)
+        callback(null)
+      }
       const verdict = context.rights.publish(packet.topic)
       if (verdict.verdict === 'forward') {
-        callback(null)
+        if (!packet.retain) {
+          callback(null)
+          return
+        }
+        retainedQuota.claim(context.identity.name, packet.topic, packet.payload.length).then((retained) => {
+          if (retained.verdict === 'refuse') refuse(retained.reason)
+          else callback(null)
+        }, (err: unknown) => {
+          logger.warn({ err, identity: context.identity.name, topic: packet.topic }, 'retained publish dropped: its quota could not be checked')
+          refuse('the retained quota could not be checked; retry')
+        })
         return
       }
       if (verdict.verdict === 'deny') {
-        logger.debug({ identity: context.identity.name, topic: packet.topic }, 'publish refused')
-        notifyRefusal(context, packet.topic)
-        discard(packet)
-        callback(null)
+        refuse(`${context.identity.name} may not publish on ${packet.topic}`)
         return
       }
       const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload)

@@ -117,6 +117,7 @@ export class CallService {
         action: request.action,
         reason: request.reason ?? null,
         canUnlock: kind === 'resident' && this.#options.directory.canUnlock(id),
+        ...(request.result === undefined ? {} : { result: request.result }),
         ...(request.timestamp === undefined ? {} : { timestamp: request.timestamp })
       }
     })
@@ -205,7 +206,8 @@ export class CallService {
 
   /** Wakes the timer loop for the session's next deadline, then publishes the effects in order (MQTT keeps it per topic). */
   async #perform (session: CallSession, effects: Effect[], now: number, signed?: Map<string, CallCredentials | null>): Promise<void> {
-    const deadlines = TIMERS.map((timer) => session.deadlines[timer]).filter((at): at is number => at !== null)
+    // typeof: a session stored before a deadline existed lacks its entry
+    const deadlines = TIMERS.map((timer) => session.deadlines[timer]).filter((at): at is number => typeof at === 'number')
     if (deadlines.length > 0) this.#options.onDeadline?.(Math.min(...deadlines))
     const credentialsOf = (who: Identity): CallCredentials | null =>
       signed?.get(who.name) ?? this.#credentialsFor(session.provider, who, session.call_id)

@@ -1,4 +1,4 @@
-import type { CallAction } from './session'
+import type { CallAction, UnlockResult } from './session'
 
 /** What a transition asks the shell to do, as data. The shell fills payloads from the new session. */
 
@@ -21,6 +21,10 @@ export interface ControlEffect {
   reason: string | null
   residentId?: string
   withSession?: true
+  /** `ending_soon`, `extend`: when max_duration ends the call now. */
+  endsAt?: number
+  /** `unlock_result`: what the door reported. */
+  result?: UnlockResult
 }
 
 /** `calls/<call_id>/events`: the transition, with a summary of the session after it. */
@@ -29,6 +33,7 @@ export interface EventEffect {
   action: CallAction
   actor: string
   reason: string | null
+  result?: UnlockResult
 }
 
 export type Effect = InviteEffect | ControlEffect | EventEffect

@@ -35,6 +35,8 @@ const residentActor = (ctx: GuardContext): string | null => ctx.actor.kind === '
 
 /** The repeatable command whose cooldown `unlockCooledDown` checks. */
 const UNLOCK: CallAction = 'unlock'
+const UNLOCK_RESULT: CallAction = 'unlock_result'
+const EXTEND: CallAction = 'extend'
 
 export const GUARDS = {
   /** The acting device is the one that called. */
@@ -59,6 +61,14 @@ export const GUARDS = {
     const since = ctx.now - ctx.options.unlockCooldownMs
     return !ctx.session.history.some((h) => h.action === UNLOCK && h.timestamp > since)
   },
+  /** The latest unlock of the call has no result yet: one result per unlock. */
+  unlockAwaitsResult: (ctx: GuardContext): boolean => {
+    const unlocked = ctx.session.history.findLastIndex((h) => h.action === UNLOCK)
+    return unlocked !== -1 && !ctx.session.history.slice(unlocked).some((h) => h.action === UNLOCK_RESULT)
+  },
+  /** The answerer has extended the call fewer than MAX_EXTENSIONS times. */
+  extensionsLeft: (ctx: GuardContext): boolean =>
+    ctx.session.history.filter((h) => h.action === EXTEND).length < (ctx.options.maxExtensions ?? 0),
   /** The directory lets the acting resident open the door (`can_unlock`, default true). */
   canUnlock: (ctx: GuardContext): boolean => ctx.canUnlock,
   /** The household's policy: a plain rejection ends only the resident's own leg (`on_reject: leg`). */

@@ -3,7 +3,7 @@ import { identity, type Identity } from '../identity'
 import type { Party } from './call-rights'
 import type { ControlEffect, ControlTarget, Effect } from './effects'
 import { GUARDS, START_GUARDS, SYSTEM_ACTOR, type Actor, type GuardContext, type StartContext } from './guards'
-import type { CallAction, CallSession, ClientAction, EndReason, HistoryEntry, Leg, Provider, TimerName } from './session'
+import type { CallAction, CallSession, ClientAction, EndReason, HistoryEntry, Leg, Provider, TimerName, UnlockResult } from './session'
 import { TIMERS } from './session'
 import { START, TRANSITIONS, type Outcome, type RefusalCode, type Rule, type SystemInput, type Verdict } from './transitions'
 
@@ -21,6 +21,10 @@ export interface MachineOptions {
   unlockCooldownMs: number
   /** A connected call ends `unlocked` this long after its first unlock; 0 keeps it up. */
   unlockHangupMs: number
+  /** Both parties get `ending_soon` this long before max_duration; 0 or absent: no warning. */
+  callWarningMs?: number
+  /** How often the answerer may extend a call by `maxCallMs`; absent: never. */
+  maxExtensions?: number
 }
 
 /** `history` keeps every state change, and this many of the latest repeatable commands (unlock). */
@@ -39,6 +43,8 @@ export interface StartParams {
   /** The device's active call as the store last saw it. */
   activeCall: string | null
   householdNumber: string | null
+  /** The device's own id for the request, so that a retry returns this call. */
+  requestId?: string
   /** The household policy for a plain rejection; `leg` when absent. */
   onReject?: 'leg' | 'all'
   /** Sequential ring: each resident rings this long, in target order; absent or null rings everyone at once. */
@@ -56,6 +62,8 @@ export interface ActionEvent {
   timestamp?: number
   /** The directory's `can_unlock` for the acting resident; true when absent. */
   canUnlock?: boolean
+  /** What the door reported, with `unlock_result`. */
+  result?: UnlockResult
 }
 
 /** End-session by `by`. */
@@ -122,6 +130,7 @@ export function startCall (params: StartParams, now: number, options: MachineOpt
     target_resident_ids: [...targets],
     resident_id: null,
     household_number: params.householdNumber,
+    ...(params.requestId == null ? {} : { request_id: params.requestId }),
     on_reject: params.onReject ?? 'leg',
     ring_step_ms: step,
     start_time: now,
@@ -136,7 +145,7 @@ export function startCall (params: StartParams, now: number, options: MachineOpt
     ended_by: null,
     seq: 1,
     version: 1,
-    deadlines: { ring: now + options.ringTimeoutMs, max_duration: null, device_offline: null, unlock_hangup: null, next_resident: null }
+    deadlines: { ring: now + options.ringTimeoutMs, max_duration: null, device_offline: null, unlock_hangup: null, ending_soon: null, next_resident: null }
   }
   session.deadlines.next_resident = nextTurn(session, now)
   const effects: Effect[] = [
@@ -157,6 +166,7 @@ interface Step {
   subject: string | null
   timer: TimerName | null
   canUnlock: boolean
+  result: UnlockResult | null
 }
 
 /** The reason a resident's ring stops when its turn of a sequential ring is over. */
@@ -167,13 +177,14 @@ const TIMER_INPUT: Record<TimerName, { input: SystemInput, action: CallAction, r
   max_duration: { input: 'max_duration_timer', action: 'max_duration', reason: null },
   device_offline: { input: 'device_offline_timer', action: 'device_offline', reason: null },
   unlock_hangup: { input: 'unlock_hangup_timer', action: 'unlocked', reason: null },
+  ending_soon: { input: 'ending_soon_timer', action: 'ending_soon', reason: null },
   next_resident: { input: 'next_resident_timer', action: 'timeout', reason: NEXT_RESIDENT }
 }
 
 /** The table's verdict for an event, and the step it would record. */
 function verdictOf (session: CallSession, event: CallEvent, now: number): { verdict: Verdict, step: Step } {
   const row = TRANSITIONS[session.status]
-  const base = { reason: null, timestamp: now, subject: null, timer: null, canUnlock: true }
+  const base = { reason: null, timestamp: now, subject: null, timer: null, canUnlock: true, result: null }
   switch (event.type) {
     case 'action':
       return {
@@ -184,7 +195,8 @@ function verdictOf (session: CallSession, event: CallEvent, now: number): { verd
           action: event.action,
           reason: event.reason ?? null,
           timestamp: event.timestamp ?? now,
-          canUnlock: event.canUnlock ?? true
+          canUnlock: event.canUnlock ?? true,
+          result: event.result ?? null
         }
       }
     case 'end':
@@ -227,13 +239,14 @@ export function transition (session: CallSession, event: CallEvent, now: number,
   draft.seq += 1
   draft.last_activity = now
   draft.call_info = { call_id: draft.call_id, action: step.action, reason: step.reason, timestamp: step.timestamp }
-  record(draft, { action: step.action, actor: step.actor.name, reason: step.reason, timestamp: now, seq: draft.seq })
-  const eventEffect: Effect = { type: 'event', action: step.action, actor: step.actor.name, reason: step.reason }
+  const result = step.result === null ? {} : { result: step.result }
+  record(draft, { action: step.action, actor: step.actor.name, reason: step.reason, timestamp: now, seq: draft.seq, ...result })
+  const eventEffect: Effect = { type: 'event', action: step.action, actor: step.actor.name, reason: step.reason, ...result }
   return { ok: true, session: draft, effects: [...applied.messages, eventEffect], changed: true }
 }
 
 /** Repeatable commands: the only entries `history` drops, oldest first. */
-const COMMANDS: ReadonlySet<CallAction> = new Set<CallAction>(['unlock'])
+const COMMANDS: ReadonlySet<CallAction> = new Set<CallAction>(['unlock', 'unlock_result'])
 
 /** Appends to history; past the bound, the oldest command goes and is counted. */
 function record (s: CallSession, entry: HistoryEntry): void {
@@ -277,6 +290,7 @@ const RULES: Record<Exclude<Rule, 'ring'>, RuleFn> = {
     s.deadlines.ring = null
     s.deadlines.next_resident = null
     s.deadlines.max_duration = now + options.maxCallMs
+    s.deadlines.ending_soon = warningBefore(s.deadlines.max_duration, options)
     return { transition: true, messages }
   },
 
@@ -358,6 +372,27 @@ const RULES: Record<Exclude<Rule, 'ring'>, RuleFn> = {
     const messages = notify(s, answeredLegs(s), 'unlocked', null, s.resident_id)
     end(s, 'unlocked', SYSTEM_ACTOR.name, now)
     return { transition: true, messages }
+  },
+
+  unlock_result (s, step) {
+    const { result } = step
+    if (result === null) throw new IntercomError('internal', `Call ${s.call_id}: unlock_result without a result.`)
+    // The resident who unlocked: the answerer, or who opened from the preview.
+    const to = s.resident_id as string
+    return { transition: true, messages: [control(resident(to), 'unlock_result', step.reason, { residentId: to, result })] }
+  },
+
+  warn_ending (s) {
+    s.deadlines.ending_soon = null
+    const endsAt = s.deadlines.max_duration as number
+    return { transition: true, messages: notify(s, answeredLegs(s), 'ending_soon', null, s.resident_id, endsAt) }
+  },
+
+  extend (s, step, now, options) {
+    const endsAt = (s.deadlines.max_duration ?? now) + options.maxCallMs
+    s.deadlines.max_duration = endsAt
+    s.deadlines.ending_soon = warningBefore(endsAt, options)
+    return { transition: true, messages: notify(s, answeredLegs(s), 'extend', step.reason, s.resident_id, endsAt) }
   },
 
   force_end (s, step, now) {
@@ -443,6 +478,12 @@ function reasonWhenNoLegRings (s: CallSession): EndReason {
   return 'cancelled'
 }
 
+/** When to warn of a max_duration at `endsAt`; null when warnings are off or longer than a call. */
+function warningBefore (endsAt: number, options: MachineOptions): number | null {
+  const warningMs = options.callWarningMs ?? 0
+  return warningMs > 0 && warningMs < options.maxCallMs ? endsAt - warningMs : null
+}
+
 /** Ends the call and clears every deadline it had; the store drops their timers with them. */
 function end (s: CallSession, reason: EndReason, endedBy: string, now: number): void {
   s.status = 'ended'
@@ -453,15 +494,15 @@ function end (s: CallSession, reason: EndReason, endedBy: string, now: number): 
 }
 
 /** The same control to the device, then to the given residents in target order. */
-function notify (s: CallSession, legs: Leg[], action: CallAction, reason: string | null, residentId?: string | null): Effect[] {
-  const extra = residentId == null ? {} : { residentId }
+function notify (s: CallSession, legs: Leg[], action: CallAction, reason: string | null, residentId?: string | null, endsAt?: number): Effect[] {
+  const extra = { ...(residentId == null ? {} : { residentId }), ...(endsAt === undefined ? {} : { endsAt }) }
   return [
     control(device(s), action, reason, extra),
     ...s.legs.filter(l => legs.includes(l)).map(l => control(resident(l.resident_id), action, reason, extra))
   ]
 }
 
-function control (to: ControlTarget, action: CallAction, reason: string | null, extra: Pick<ControlEffect, 'residentId' | 'withSession'> = {}): ControlEffect {
+function control (to: ControlTarget, action: CallAction, reason: string | null, extra: Pick<ControlEffect, 'residentId' | 'withSession' | 'endsAt' | 'result'> = {}): ControlEffect {
   return { type: 'control', to, action, reason, ...extra }
 }
 

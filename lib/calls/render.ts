@@ -56,6 +56,8 @@ export function controlMessage (session: CallSession, effect: ControlEffect, now
     status: session.status,
     reason: effect.reason,
     ...(effect.residentId === undefined ? {} : { resident_id: effect.residentId }),
+    ...(effect.endsAt === undefined ? {} : { ends_at: effect.endsAt }),
+    ...effect.result,
     timestamp: now,
     seq: session.seq,
     ...(effect.withSession === true ? { session: viewOf(session, credentials), ...credentials } : {})
@@ -69,6 +71,7 @@ export function eventMessage (session: CallSession, effect: EventEffect, now: nu
     action: effect.action,
     actor: effect.actor,
     reason: effect.reason,
+    ...effect.result,
     status: session.status,
     timestamp: now,
     seq: session.seq,

@@ -2,7 +2,7 @@ import { clientTimestamp } from '../timestamps'
 import { Type, type Static } from 'typebox'
 import { IntercomError } from '../errors'
 import { ID_PATTERN } from '../identity'
-import { ClientActionSchema, PROVIDERS, type Provider } from './session'
+import { ClientActionSchema, PROVIDERS, type Provider, type UnlockResult } from './session'
 
 /**
  * The bodies of the call requests, for HTTP and MQTT alike, and their mapping
@@ -14,7 +14,9 @@ const Id = Type.String({ pattern: ID_PATTERN, description: 'letters, digits, _ a
 const CallId = Type.String({ pattern: '^[A-Za-z0-9_-]{1,128}$' })
 const Reason = Type.String({ maxLength: 256 })
 const Timestamp = clientTimestamp('ms since epoch, echoed in call_info')
-const RequestId = Type.String({ minLength: 1, maxLength: 128, description: 'echoed in an MQTT error reply' })
+const RequestId = Type.String({ minLength: 1, maxLength: 128, description: 'echoed in an MQTT error reply; on a call request, a retry with the same id returns the same call' })
+const Ok = Type.Boolean({ description: 'with unlock_result: the door opened' })
+const Door = Type.String({ minLength: 1, maxLength: 64, description: 'with unlock_result: which door' })
 
 export const StartCallBodySchema = Type.Object({
   device_device_id: Type.Optional(Id),
@@ -38,7 +40,9 @@ export const CallInfoBodySchema = Type.Object({
   action: ClientActionSchema,
   reason: Type.Optional(Reason),
   timestamp: Type.Optional(Timestamp),
-  resident_id: Type.Optional(Id)
+  resident_id: Type.Optional(Id),
+  ok: Type.Optional(Ok),
+  door: Type.Optional(Door)
 }, { additionalProperties: false })
 
 /**
@@ -52,6 +56,8 @@ export const ActionBodySchema = Type.Object({
   reason: Type.Optional(Reason),
   timestamp: Type.Optional(Timestamp),
   resident_id: Type.Optional(Id),
+  ok: Type.Optional(Ok),
+  door: Type.Optional(Door),
   request_id: Type.Optional(RequestId)
 }, { additionalProperties: false })
 
@@ -79,6 +85,8 @@ export interface StartRequest {
   householdNumber?: string
   timestamp?: number
   provider: Provider
+  /** A retry with the same id from the same device returns the same call. */
+  requestId?: string
   /** `http` when not said. */
   door?: CallDoor
 }
@@ -100,7 +108,8 @@ export function startRequestOf (body: StartCallBody, fromTopic?: string): StartR
     ...(fromTopic === undefined ? {} : { door: 'mqtt' as const }),
     ...(body.target_resident_id === undefined ? {} : { targetResidentId: body.target_resident_id }),
     ...(body.household_number === undefined ? {} : { householdNumber: body.household_number }),
-    ...(body.timestamp === undefined ? {} : { timestamp: body.timestamp })
+    ...(body.timestamp === undefined ? {} : { timestamp: body.timestamp }),
+    ...(body.request_id === undefined ? {} : { requestId: body.request_id })
   }
 }
 
@@ -120,6 +129,7 @@ export interface ActionRequest {
   reason?: string
   timestamp?: number
   resident_id?: string
+  result?: UnlockResult
 }
 
 /** Both body forms to one request; the nested form wins when both are present. */
@@ -130,11 +140,16 @@ export function actionRequestOf (body: ActionBody): ActionRequest {
   const prefix = body.call_info === undefined ? '' : 'call_info.'
   if (info.call_id === undefined) throw new IntercomError('invalid_request', `${prefix}call_id is required`)
   if (info.action === undefined) throw new IntercomError('invalid_request', `${prefix}action is required`)
+  const ok = info.ok ?? body.ok
+  const door = info.door ?? body.door
+  if (info.action === 'unlock_result' && ok === undefined) throw new IntercomError('invalid_request', `${prefix}ok is required with unlock_result: true when the door opened`)
+  if (info.action !== 'unlock_result' && (ok !== undefined || door !== undefined)) throw new IntercomError('invalid_request', 'ok and door go only with unlock_result')
   return {
     call_id: info.call_id,
     action: info.action,
     ...(info.reason === undefined ? {} : { reason: info.reason }),
     ...(info.timestamp === undefined ? {} : { timestamp: info.timestamp }),
-    ...(residentId === undefined ? {} : { resident_id: residentId })
+    ...(residentId === undefined ? {} : { resident_id: residentId }),
+    ...(ok === undefined ? {} : { result: { ok, door: door ?? null } })
   }
 }

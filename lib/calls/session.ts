@@ -11,13 +11,13 @@ export const LEG_STATES = ['ringing', 'answered', 'rejected', 'timeout', 'cancel
 /** Legs the call never rang: the resident was in a connected call, in do not disturb, or its turn (sequential ring) never came. */
 export const UNRUNG_LEG_STATES: readonly string[] = ['busy', 'dnd', 'waiting']
 export const PROVIDERS = ['trtc', 'rtc'] as const
-export const DEVICE_ACTIONS = ['cancelled', 'hangup'] as const
-export const RESIDENT_ACTIONS = ['answered', 'rejected', 'hangup', 'timeout', 'unlock', 'decline_all'] as const
+export const DEVICE_ACTIONS = ['cancelled', 'hangup', 'unlock_result'] as const
+export const RESIDENT_ACTIONS = ['answered', 'rejected', 'hangup', 'timeout', 'unlock', 'decline_all', 'extend'] as const
 /** Every action a device or a resident can send; the machine decides which one each may use. */
-export const CLIENT_ACTIONS = ['answered', 'rejected', 'cancelled', 'hangup', 'timeout', 'unlock', 'decline_all'] as const
+export const CLIENT_ACTIONS = ['answered', 'rejected', 'cancelled', 'hangup', 'timeout', 'unlock', 'decline_all', 'unlock_result', 'extend'] as const
 /** What `history`, `call_info` and control messages name: client actions plus what the server does itself. */
-export const CALL_ACTIONS = [...CLIENT_ACTIONS, 'ringing', 'forced', 'max_duration', 'device_offline', 'unlocked'] as const
-export const TIMERS = ['ring', 'max_duration', 'device_offline', 'unlock_hangup', 'next_resident'] as const
+export const CALL_ACTIONS = [...CLIENT_ACTIONS, 'ringing', 'forced', 'max_duration', 'device_offline', 'unlocked', 'ending_soon'] as const
+export const TIMERS = ['ring', 'max_duration', 'device_offline', 'unlock_hangup', 'ending_soon', 'next_resident'] as const
 /** What a plain `rejected` does: end the resident's own leg, or the whole call (as `decline_all`). */
 export const ON_REJECT = ['leg', 'all'] as const
 
@@ -39,12 +39,19 @@ export const LegSchema = Type.Object({
   state: LegStateSchema
 })
 
+/** What the door reported after an unlock. */
+export const UnlockResultSchema = Type.Object({
+  ok: Type.Boolean({ description: 'the door opened' }),
+  door: Type.Union([Type.String({ maxLength: 64 }), Type.Null()], { description: 'which door, for a device with several' })
+})
+
 export const HistoryEntrySchema = Type.Object({
   action: CallActionSchema,
   actor: Type.String({ description: 'identity name, or `system`' }),
   reason: Reason,
   timestamp: Ms,
-  seq: Type.Integer({ minimum: 1 })
+  seq: Type.Integer({ minimum: 1 }),
+  result: Type.Optional(UnlockResultSchema)
 })
 
 export const CallInfoSchema = Type.Object({
@@ -59,6 +66,7 @@ export const DeadlinesSchema = Type.Object({
   max_duration: Type.Union([Ms, Type.Null()]),
   device_offline: Type.Union([Ms, Type.Null()]),
   unlock_hangup: Type.Union([Ms, Type.Null()], { description: 'the call ends `unlocked` then, after the first unlock of a connected call' }),
+  ending_soon: Type.Union([Ms, Type.Null()], { description: 'both parties are warned then that max_duration is near' }),
   next_resident: Type.Union([Ms, Type.Null()], { description: 'sequential ring: the ringing resident\'s turn ends then, and the next waiting one rings' })
 })
 
@@ -70,6 +78,7 @@ export const CallSessionSchema = Type.Object({
   target_resident_ids: Type.Array(Type.String(), { description: 'every target, busy ones included' }),
   resident_id: Type.Union([Type.String(), Type.Null()], { description: 'who answered' }),
   household_number: Type.Union([Type.String(), Type.Null()]),
+  request_id: Type.Optional(Type.String({ description: 'the device\'s request id, when it sent one: a retried request with it returns this call' })),
   on_reject: Type.Enum(ON_REJECT, { description: 'the household policy: `all` makes a plain rejected end the call for everyone' }),
   ring_step_ms: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()], { description: 'the household policy `ring: {sequential: ms}`: residents ring one after the other, each this long; null rings them all at once' }),
   start_time: Ms,
@@ -98,6 +107,7 @@ export type CallAction = Static<typeof CallActionSchema>
 export type TimerName = Static<typeof TimerSchema>
 export type Leg = Static<typeof LegSchema>
 export type HistoryEntry = Static<typeof HistoryEntrySchema>
+export type UnlockResult = Static<typeof UnlockResultSchema>
 export type CallInfo = Static<typeof CallInfoSchema>
 export type Deadlines = Static<typeof DeadlinesSchema>
 export type CallSession = Static<typeof CallSessionSchema>

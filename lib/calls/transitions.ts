@@ -31,6 +31,9 @@ export type Rule =
   | 'remove_resident' // a ringing resident left the directory: its leg is cancelled
   | 'hang_up_after_unlock' // the door was opened a while ago: the call ends unlocked
   | 'ring_next' // sequential ring: the ringing resident's turn is over, the next one rings
+  | 'unlock_result' // the door says whether it opened: the resident who unlocked is told
+  | 'warn_ending' // max_duration is near: both parties are told
+  | 'extend' // the answerer pushes max_duration back by MAX_CALL_MS
 
 /** What the server itself feeds the machine. */
 export type SystemInput =
@@ -40,13 +43,14 @@ export type SystemInput =
   | 'device_offline_timer'
   | 'unlock_hangup_timer'
   | 'next_resident_timer'
+  | 'ending_soon_timer'
   | 'device_offline'
   | 'device_online'
   | 'device_removed'
   | 'resident_removed'
 
 export const SYSTEM_INPUTS: readonly SystemInput[] = [
-  'end', 'ring_timer', 'max_duration_timer', 'device_offline_timer', 'unlock_hangup_timer', 'next_resident_timer', 'device_offline', 'device_online', 'device_removed', 'resident_removed'
+  'end', 'ring_timer', 'max_duration_timer', 'device_offline_timer', 'unlock_hangup_timer', 'ending_soon_timer', 'next_resident_timer', 'device_offline', 'device_online', 'device_removed', 'resident_removed'
 ]
 
 export type RefusalCode = 'forbidden' | 'invalid_transition' | 'no_residents' | 'residents_busy' | 'residents_unavailable' | 'device_busy'
@@ -91,14 +95,18 @@ const LEG_ONLY = when('rejectsLegOnly', apply('decline_all')) // household polic
 const COOLED_DOWN = when('unlockCooledDown', invalid('the door was unlocked moments ago: wait for the unlock cooldown before unlocking again'))
 const MAY_END = when('mayEnd', forbidden('only a service, the call\'s device or a resident still in the call may end it'))
 const DUE = when('deadlineDue', ignore('a cleared or moved deadline is stale'))
+const AWAITS_RESULT = when('unlockAwaitsResult', invalid('no unlock waits for a result: send one unlock_result per unlock'))
+const EXTENSIONS_LEFT = when('extensionsLeft', invalid('the call was extended MAX_EXTENSIONS times already: end it and call again'))
 
 /** A device action: only the caller, and a repeat changes nothing. */
 const device = (then: Outcome): Verdict => verdict([CALLER, FIRST], then)
 /** A resident action: only a resident the call rang, and a repeat changes nothing. */
 const resident = (then: Outcome, ...more: Check[]): Verdict => verdict([RUNG, FIRST, ...more], then)
 
-const NOT_A_DEVICE_ACTION = invalid('a device may only send cancelled (while ringing) or hangup')
-const NOT_A_RESIDENT_ACTION = invalid('a resident may send answered, rejected, decline_all, timeout, hangup or unlock, not cancelled')
+const NOT_A_DEVICE_ACTION = invalid('a device may only send cancelled (while ringing), hangup or unlock_result')
+const NOT_A_RESIDENT_ACTION = invalid('a resident may send answered, rejected, decline_all, timeout, hangup, unlock or extend, not cancelled or unlock_result')
+/** The door's answer to an unlock: repeatable, one per unlock, also after the call ended. */
+const UNLOCK_RESULT = verdict([CALLER, AWAITS_RESULT], apply('unlock_result'))
 const ENDED = invalid('start a new call')
 const IDLE = (why: string): Verdict => verdict([], ignore(why))
 
@@ -111,7 +119,9 @@ export const TRANSITIONS: Readonly<Record<CallStatus, StatusRow>> = {
       rejected: device(NOT_A_DEVICE_ACTION),
       timeout: device(NOT_A_DEVICE_ACTION),
       unlock: device(NOT_A_DEVICE_ACTION),
-      decline_all: device(NOT_A_DEVICE_ACTION)
+      decline_all: device(NOT_A_DEVICE_ACTION),
+      unlock_result: verdict([CALLER], invalid('the door was not opened on this call')),
+      extend: device(NOT_A_DEVICE_ACTION)
     },
     resident: {
       answered: resident(apply('answer'), RINGING_LEG),
@@ -121,7 +131,9 @@ export const TRANSITIONS: Readonly<Record<CallStatus, StatusRow>> = {
       hangup: resident(invalid('use rejected to decline a ringing call')),
       // open from the preview: no repeat guard, the first unlock ends the call
       unlock: verdict([RUNG, RINGING_LEG, CAN_UNLOCK], apply('unlock_preview')),
-      cancelled: resident(NOT_A_RESIDENT_ACTION)
+      cancelled: resident(NOT_A_RESIDENT_ACTION),
+      unlock_result: resident(NOT_A_RESIDENT_ACTION),
+      extend: resident(invalid('only a connected call can be extended: answer first'))
     },
     system: {
       end: verdict([MAY_END], apply('force_end')),
@@ -130,6 +142,7 @@ export const TRANSITIONS: Readonly<Record<CallStatus, StatusRow>> = {
       device_offline_timer: IDLE('no grace runs while ringing'),
       unlock_hangup_timer: IDLE('not connected yet'),
       next_resident_timer: verdict([DUE], apply('ring_next')),
+      ending_soon_timer: IDLE('not connected yet'),
       device_offline: verdict([], apply('end_device_offline')),
       device_online: IDLE('the device is already in the call'),
       device_removed: verdict([], apply('force_end')),
@@ -144,7 +157,9 @@ export const TRANSITIONS: Readonly<Record<CallStatus, StatusRow>> = {
       rejected: device(NOT_A_DEVICE_ACTION),
       timeout: device(NOT_A_DEVICE_ACTION),
       unlock: device(NOT_A_DEVICE_ACTION),
-      decline_all: device(NOT_A_DEVICE_ACTION)
+      decline_all: device(NOT_A_DEVICE_ACTION),
+      unlock_result: UNLOCK_RESULT,
+      extend: device(NOT_A_DEVICE_ACTION)
     },
     resident: {
       hangup: resident(apply('hang_up'), ANSWERER),
@@ -154,7 +169,10 @@ export const TRANSITIONS: Readonly<Record<CallStatus, StatusRow>> = {
       rejected: resident(invalid('the call is answered: use hangup')),
       decline_all: resident(invalid('the call is answered: use hangup')),
       timeout: resident(invalid('the call is answered: use hangup')),
-      cancelled: resident(NOT_A_RESIDENT_ACTION)
+      cancelled: resident(NOT_A_RESIDENT_ACTION),
+      unlock_result: resident(NOT_A_RESIDENT_ACTION),
+      // a command: each extend moves the deadline again, up to the bound
+      extend: verdict([RUNG, ANSWERER, EXTENSIONS_LEFT], apply('extend'))
     },
     system: {
       end: verdict([MAY_END], apply('force_end')),
@@ -163,6 +181,7 @@ export const TRANSITIONS: Readonly<Record<CallStatus, StatusRow>> = {
       device_offline_timer: verdict([DUE], apply('end_device_offline')),
       unlock_hangup_timer: verdict([DUE], apply('hang_up_after_unlock')),
       next_resident_timer: IDLE('already answered'),
+      ending_soon_timer: verdict([DUE], apply('warn_ending')),
       device_offline: verdict([when('graceIdle', ignore('the first grace keeps running'))], apply('start_offline_grace')),
       device_online: verdict([when('graceRunning', ignore('no grace to stop'))], apply('stop_offline_grace')),
       device_removed: verdict([], apply('force_end')),
@@ -177,7 +196,9 @@ export const TRANSITIONS: Readonly<Record<CallStatus, StatusRow>> = {
       rejected: device(ENDED),
       timeout: device(ENDED),
       unlock: device(ENDED),
-      decline_all: device(ENDED)
+      decline_all: device(ENDED),
+      unlock_result: UNLOCK_RESULT,
+      extend: device(ENDED)
     },
     resident: {
       answered: resident(ENDED),
@@ -186,7 +207,9 @@ export const TRANSITIONS: Readonly<Record<CallStatus, StatusRow>> = {
       hangup: resident(ENDED),
       unlock: resident(ENDED),
       decline_all: resident(ENDED),
-      cancelled: resident(ENDED)
+      cancelled: resident(ENDED),
+      unlock_result: resident(ENDED),
+      extend: resident(ENDED)
     },
     system: {
       end: verdict([MAY_END], ignore('end-session is idempotent')),
@@ -195,6 +218,7 @@ export const TRANSITIONS: Readonly<Record<CallStatus, StatusRow>> = {
       device_offline_timer: IDLE('already ended'),
       unlock_hangup_timer: IDLE('already ended'),
       next_resident_timer: IDLE('already ended'),
+      ending_soon_timer: IDLE('already ended'),
       device_offline: IDLE('already ended'),
       device_online: IDLE('already ended'),
       device_removed: IDLE('already ended'),

@@ -1,6 +1,6 @@
 import { Type } from 'typebox'
 import { CallSummarySchema, CallViewSchema } from '../calls/view'
-import { CallActionSchema, CallInfoSchema, CallStatusSchema, ProviderSchema } from '../calls/session'
+import { CallActionSchema, CallInfoSchema, CallStatusSchema, ProviderSchema, UnlockResultSchema } from '../calls/session'
 import { RtcSchema, TencentRtcSchema } from '../credentials/provider'
 import { ERROR_STATUS } from '../errors'
 import { SystemMessageInputSchema } from '../presence/system-messages'
@@ -13,6 +13,8 @@ import { SystemMessageInputSchema } from '../presence/system-messages'
 
 const Ms = Type.Integer({ minimum: 0, description: 'ms since epoch' })
 const Reason = Type.Union([Type.String(), Type.Null()])
+/** With `unlock_result`: what the door reported. */
+const UnlockResultFields = { ok: Type.Optional(UnlockResultSchema.properties.ok), door: Type.Optional(UnlockResultSchema.properties.door) }
 const Credentials = { tencen_rtc: Type.Optional(TencentRtcSchema), rtc: Type.Optional(RtcSchema) }
 
 export const InviteMessageSchema = Type.Object({
@@ -35,6 +37,8 @@ export const ControlMessageSchema = Type.Object({
   status: CallStatusSchema,
   reason: Reason,
   resident_id: Type.Optional(Type.String({ description: 'who answered, rejected or unlocked' })),
+  ends_at: Type.Optional(Type.Integer({ minimum: 0, description: '`ending_soon`, `extend`: ms since epoch when max_duration ends the call' })),
+  ...UnlockResultFields,
   timestamp: Ms,
   seq: Type.Integer({ minimum: 1, description: 'drop a message whose seq is not above the last one seen' }),
   session: Type.Optional(CallViewSchema),
@@ -46,6 +50,7 @@ export const CallEventSchema = Type.Object({
   action: CallActionSchema,
   actor: Type.String({ description: 'identity name, or `system`' }),
   reason: Reason,
+  ...UnlockResultFields,
   status: CallStatusSchema,
   timestamp: Ms,
   seq: Type.Integer({ minimum: 1 }),

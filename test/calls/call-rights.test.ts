@@ -28,7 +28,7 @@ function call (status: CallSession['status']): CallSession {
     ended_by: null,
     seq: 1,
     version: 1,
-    deadlines: { ring: null, max_duration: null, device_offline: null, unlock_hangup: null, next_resident: null }
+    deadlines: { ring: null, max_duration: null, device_offline: null, unlock_hangup: null, ending_soon: null, next_resident: null }
   }
 }
 

@@ -6,7 +6,7 @@ import { CLIENT_ACTIONS, CALL_STATUSES, type CallSession, type CallStatus, type 
 import { TRANSITIONS, type SystemInput } from '../../lib/calls/transitions'
 import { identity } from '../../lib/identity'
 
-const OPTIONS: MachineOptions = { ringTimeoutMs: 30_000, maxCallMs: 7_200_000, offlineGraceMs: 10_000, unlockCooldownMs: 2_000, unlockHangupMs: 5_000 }
+const OPTIONS: MachineOptions = { ringTimeoutMs: 30_000, maxCallMs: 7_200_000, offlineGraceMs: 10_000, unlockCooldownMs: 2_000, unlockHangupMs: 5_000, callWarningMs: 10_000, maxExtensions: 3 }
 const T0 = Date.UTC(2024, 0, 2, 3, 4, 5)
 const CALL_ID = 'call-20240102-0123456789abcdef'
 
@@ -43,27 +43,27 @@ const X = 'invalid_transition'
 const ACTION_EXPECTATIONS: Record<CallStatus, { device: Record<ClientAction, Outcome>, resident: Record<ClientAction, Outcome> }> = {
   // actors: device 1, ringing resident 2
   ringing: {
-    device: { cancelled: 'ended', hangup: 'ended', answered: X, rejected: X, timeout: X, unlock: X, decline_all: X },
-    resident: { answered: 'connected', rejected: 'ringing', timeout: 'ringing', hangup: X, unlock: 'ended', cancelled: X, decline_all: 'ended' }
+    device: { cancelled: 'ended', hangup: 'ended', answered: X, rejected: X, timeout: X, unlock: X, decline_all: X, unlock_result: X, extend: X },
+    resident: { answered: 'connected', rejected: 'ringing', timeout: 'ringing', hangup: X, unlock: 'ended', cancelled: X, decline_all: 'ended', unlock_result: X, extend: X }
   },
   // actors: device 1, answerer 2 (who already sent answered)
   connected: {
-    device: { hangup: 'ended', cancelled: X, answered: X, rejected: X, timeout: X, unlock: X, decline_all: X },
-    resident: { hangup: 'ended', unlock: 'connected', answered: 'noop', rejected: X, timeout: X, cancelled: X, decline_all: X }
+    device: { hangup: 'ended', cancelled: X, answered: X, rejected: X, timeout: X, unlock: X, decline_all: X, unlock_result: X, extend: X },
+    resident: { hangup: 'ended', unlock: 'connected', answered: 'noop', rejected: X, timeout: X, cancelled: X, decline_all: X, unlock_result: X, extend: 'connected' }
   },
   // cancelled by device 1 (so its `cancelled` is a repeat); resident 2 never acted
   ended: {
-    device: { cancelled: 'noop', hangup: X, answered: X, rejected: X, timeout: X, unlock: X, decline_all: X },
-    resident: { answered: X, rejected: X, timeout: X, hangup: X, unlock: X, cancelled: X, decline_all: X }
+    device: { cancelled: 'noop', hangup: X, answered: X, rejected: X, timeout: X, unlock: X, decline_all: X, unlock_result: X, extend: X },
+    resident: { answered: X, rejected: X, timeout: X, hangup: X, unlock: X, cancelled: X, decline_all: X, unlock_result: X, extend: X }
   }
 }
 
 const SYSTEM_EXPECTATIONS: Record<CallStatus, Record<SystemInput, Outcome>> = {
   // resident 3 is removed: its leg rings, resident 2's too, so the call rings on
-  ringing: { end: 'ended', ring_timer: 'ended', max_duration_timer: 'noop', device_offline_timer: 'noop', unlock_hangup_timer: 'noop', next_resident_timer: 'noop', device_offline: 'ended', device_online: 'noop', device_removed: 'ended', resident_removed: 'ringing' },
+  ringing: { end: 'ended', ring_timer: 'ended', max_duration_timer: 'noop', device_offline_timer: 'noop', unlock_hangup_timer: 'noop', ending_soon_timer: 'noop', next_resident_timer: 'noop', device_offline: 'ended', device_online: 'noop', device_removed: 'ended', resident_removed: 'ringing' },
   // fixture: connected, unlocked once, device offline, grace running
-  connected: { end: 'ended', ring_timer: 'noop', max_duration_timer: 'ended', device_offline_timer: 'ended', unlock_hangup_timer: 'ended', next_resident_timer: 'noop', device_offline: 'noop', device_online: 'changed', device_removed: 'ended', resident_removed: 'noop' },
-  ended: { end: 'noop', ring_timer: 'noop', max_duration_timer: 'noop', device_offline_timer: 'noop', unlock_hangup_timer: 'noop', next_resident_timer: 'noop', device_offline: 'noop', device_online: 'noop', device_removed: 'noop', resident_removed: 'noop' }
+  connected: { end: 'ended', ring_timer: 'noop', max_duration_timer: 'ended', device_offline_timer: 'ended', unlock_hangup_timer: 'ended', ending_soon_timer: 'connected', next_resident_timer: 'noop', device_offline: 'noop', device_online: 'changed', device_removed: 'ended', resident_removed: 'noop' },
+  ended: { end: 'noop', ring_timer: 'noop', max_duration_timer: 'noop', device_offline_timer: 'noop', unlock_hangup_timer: 'noop', ending_soon_timer: 'noop', next_resident_timer: 'noop', device_offline: 'noop', device_online: 'noop', device_removed: 'noop', resident_removed: 'noop' }
 }
 
 const FIXTURES: Record<CallStatus, () => CallSession> = { ringing, connected, ended }
@@ -75,6 +75,7 @@ const SYSTEM_EVENTS: Record<SystemInput, CallEvent> = {
   max_duration_timer: { type: 'timer', timer: 'max_duration' },
   device_offline_timer: { type: 'timer', timer: 'device_offline' },
   unlock_hangup_timer: { type: 'timer', timer: 'unlock_hangup' },
+  ending_soon_timer: { type: 'timer', timer: 'ending_soon' },
   next_resident_timer: { type: 'timer', timer: 'next_resident' },
   device_offline: { type: 'device_presence', online: false },
   device_online: { type: 'device_presence', online: true },
@@ -155,7 +156,7 @@ t.test('startCall rings every free target and tells the device', async t => {
   t.equal(s.version, 1)
   t.same(s.target_resident_ids, ['2', '3', '4'])
   t.same(s.legs, [{ resident_id: '2', state: 'ringing' }, { resident_id: '3', state: 'ringing' }, { resident_id: '4', state: 'busy' }])
-  t.same(s.deadlines, { ring: T0 + 30_000, max_duration: null, device_offline: null, unlock_hangup: null, next_resident: null })
+  t.same(s.deadlines, { ring: T0 + 30_000, max_duration: null, device_offline: null, unlock_hangup: null, ending_soon: null, next_resident: null })
   t.same(s.call_info, { call_id: CALL_ID, action: 'ringing', reason: 'visitor', timestamp: 42 })
   t.same(s.history, [{ action: 'ringing', actor: 'device/1', reason: 'visitor', timestamp: T0, seq: 1 }])
   t.same(started.effects, [
@@ -182,7 +183,7 @@ t.test('ring group: the first answer wins, the others are cancelled', async t =>
   t.equal(s.resident_id, '3')
   t.equal(s.answer_time, T0 + 1_000)
   t.same(s.legs.map(l => l.state), ['cancelled', 'answered', 'busy'])
-  t.same(s.deadlines, { ring: null, max_duration: T0 + 1_000 + 7_200_000, device_offline: null, unlock_hangup: null, next_resident: null })
+  t.same(s.deadlines, { ring: null, max_duration: T0 + 1_000 + 7_200_000, device_offline: null, unlock_hangup: null, ending_soon: T0 + 1_000 + 7_200_000 - 10_000, next_resident: null })
   t.same(result.effects, [
     { type: 'control', to: { kind: 'device', id: '1' }, action: 'answered', reason: null, residentId: '3' },
     { type: 'control', to: { kind: 'resident', id: '2' }, action: 'cancelled', reason: 'answered_elsewhere', residentId: '3' },
@@ -218,7 +219,7 @@ t.test('one rejection ends the call only when no target still rings', async t =>
   t.equal(s.ended_by, 'resident/3')
   t.equal(s.end_time, T0 + 2_000)
   t.same(s.legs.map(l => l.state), ['rejected', 'timeout', 'busy'])
-  t.same(s.deadlines, { ring: null, max_duration: null, device_offline: null, unlock_hangup: null, next_resident: null })
+  t.same(s.deadlines, { ring: null, max_duration: null, device_offline: null, unlock_hangup: null, ending_soon: null, next_resident: null })
   t.same(last.effects.map(e => e.type), ['control', 'control', 'event'])
 })
 
@@ -323,7 +324,7 @@ t.test('end-session forces the end and reaches everyone still in the call', asyn
     { type: 'control', to: { kind: 'resident', id: '3' }, action: 'forced', reason: 'maintenance' },
     { type: 'event', action: 'forced', actor: 'service/ops', reason: 'maintenance' }
   ])
-  t.same(r.session.deadlines, { ring: null, max_duration: null, device_offline: null, unlock_hangup: null, next_resident: null }, 'the end clears every deadline')
+  t.same(r.session.deadlines, { ring: null, max_duration: null, device_offline: null, unlock_hangup: null, ending_soon: null, next_resident: null }, 'the end clears every deadline')
   const c = transition(connected(), { type: 'end', by: identity('resident', '2') }, T0 + 5_000, OPTIONS)
   t.same(c.ok && c.effects.filter(e => e.type === 'control').map(e => e.type === 'control' && e.to.id), ['1', '2'])
   const again = transition(r.session, { type: 'end', by: identity('service', 'other') }, T0 + 6_000, OPTIONS)
@@ -402,7 +403,7 @@ t.test('device offline while connected: grace, then end; back online in time: no
     ['device/1:device_offline', 'resident/2:device_offline', 'event'])
 
   const hungUp = transition(gone.session, act('resident', '2', 'hangup'), T0 + 4_000, OPTIONS)
-  t.same(hungUp.ok && hungUp.session.deadlines, { ring: null, max_duration: null, device_offline: null, unlock_hangup: null, next_resident: null }, 'ending clears every deadline')
+  t.same(hungUp.ok && hungUp.session.deadlines, { ring: null, max_duration: null, device_offline: null, unlock_hangup: null, ending_soon: null, next_resident: null }, 'ending clears every deadline')
 })
 
 t.test('seq rises by one per transition and history records each', async t => {
@@ -472,7 +473,7 @@ t.test('decline_all: the call ends rejected, every other ringing leg is cancelle
     { type: 'control', to: { kind: 'resident', id: '3' }, action: 'rejected', reason: 'not now', residentId: '3' },
     { type: 'event', action: 'decline_all', actor: 'resident/3', reason: 'not now' }
   ])
-  t.same(r.session.deadlines, { ring: null, max_duration: null, device_offline: null, unlock_hangup: null, next_resident: null })
+  t.same(r.session.deadlines, { ring: null, max_duration: null, device_offline: null, unlock_hangup: null, ending_soon: null, next_resident: null })
 })
 
 t.test('household policy on_reject: all makes a plain rejected a decline_all; leg keeps the others ringing', async t => {
@@ -562,4 +563,83 @@ t.test('removal from the directory: the device ends its call forced; a resident 
   t.ok(busy.ok && !busy.changed, 'a busy leg does not ring: nothing to do')
   const answerer = transition(connected(), { type: 'resident_removed', residentId: '2' }, T0 + 5_000, OPTIONS)
   t.ok(answerer.ok && !answerer.changed, 'the conversation goes on')
+})
+
+const result = (ok: boolean, door?: string): CallEvent =>
+  ({ type: 'action', actor: { kind: 'device', id: '1' }, action: 'unlock_result', result: { ok, door: door ?? null } })
+
+t.test('unlock_result: one per unlock, to the resident who unlocked, in history and the event; also after the end', async t => {
+  const refused = transition(connected(), result(true), T0 + 2_000, OPTIONS)
+  t.equal(!refused.ok && refused.error.code, 'invalid_transition', 'no unlock yet: nothing to answer')
+  const opened = must(transition(connected(), act('resident', '2', 'unlock'), T0 + 2_000, OPTIONS))
+  const told = transition(opened, result(true, 'gate'), T0 + 2_500, OPTIONS)
+  t.ok(told.ok)
+  if (!told.ok) return
+  t.equal(told.session.status, 'connected')
+  t.same(told.effects, [
+    { type: 'control', to: { kind: 'resident', id: '2' }, action: 'unlock_result', reason: null, residentId: '2', result: { ok: true, door: 'gate' } },
+    { type: 'event', action: 'unlock_result', actor: 'device/1', reason: null, result: { ok: true, door: 'gate' } }
+  ])
+  t.match(told.session.history.at(-1), { action: 'unlock_result', actor: 'device/1', result: { ok: true, door: 'gate' }, seq: told.session.seq })
+  const twice = transition(told.session, result(false), T0 + 2_600, OPTIONS)
+  t.equal(!twice.ok && twice.error.code, 'invalid_transition', 'a second result for the same unlock is refused')
+  const again = must(transition(told.session, act('resident', '2', 'unlock'), T0 + 5_000, OPTIONS))
+  t.ok(transition(again, result(false), T0 + 5_100, OPTIONS).ok, 'the next unlock takes the next result')
+
+  const preview = must(transition(ringing(), act('resident', '3', 'unlock'), T0 + 1_000, OPTIONS))
+  const afterEnd = transition(preview, result(true), T0 + 1_500, OPTIONS)
+  t.ok(afterEnd.ok, 'the call ended unlocked from the preview: the result still goes through')
+  if (!afterEnd.ok) return
+  t.match(afterEnd.session, { status: 'ended', end_reason: 'unlocked', seq: preview.seq + 1 })
+  t.same(afterEnd.effects[0], { type: 'control', to: { kind: 'resident', id: '3' }, action: 'unlock_result', reason: null, residentId: '3', result: { ok: true, door: null } })
+  const stranger = transition(opened, { ...result(true), actor: { kind: 'device', id: '9' } } as CallEvent, T0 + 2_500, OPTIONS)
+  t.equal(!stranger.ok && stranger.error.code, 'forbidden', 'only the call\'s device')
+})
+
+t.test('ending_soon: CALL_WARNING_MS before max_duration, to the device and the answerer; off at 0', async t => {
+  const call = connected()
+  const endsAt = T0 + 1_000 + 7_200_000
+  t.equal(call.deadlines.ending_soon, endsAt - 10_000)
+  const early = transition(call, { type: 'timer', timer: 'ending_soon' }, endsAt - 10_001, OPTIONS)
+  t.ok(early.ok && !early.changed, 'not yet due')
+  const warned = transition(call, { type: 'timer', timer: 'ending_soon' }, endsAt - 10_000, OPTIONS)
+  t.ok(warned.ok)
+  if (!warned.ok) return
+  t.match(warned.session, { status: 'connected', seq: call.seq + 1, deadlines: { ending_soon: null, max_duration: endsAt } })
+  t.same(warned.effects, [
+    { type: 'control', to: { kind: 'device', id: '1' }, action: 'ending_soon', reason: null, residentId: '2', endsAt },
+    { type: 'control', to: { kind: 'resident', id: '2' }, action: 'ending_soon', reason: null, residentId: '2', endsAt },
+    { type: 'event', action: 'ending_soon', actor: 'system', reason: null }
+  ])
+  const once = transition(warned.session, { type: 'timer', timer: 'ending_soon' }, endsAt - 5_000, OPTIONS)
+  t.ok(once.ok && !once.changed, 'a warning fires once')
+  const off = must(transition(ringing(), act('resident', '2', 'answered'), T0 + 1_000, { ...OPTIONS, callWarningMs: 0 }))
+  t.equal(off.deadlines.ending_soon, null, 'CALL_WARNING_MS=0: no warning')
+  const tooLong = must(transition(ringing(), act('resident', '2', 'answered'), T0 + 1_000, { ...OPTIONS, callWarningMs: 7_200_000 }))
+  t.equal(tooLong.deadlines.ending_soon, null, 'a warning as long as the call: none')
+})
+
+t.test('extend: the answerer adds MAX_CALL_MS, at most MAX_EXTENSIONS times; the warning moves with it', async t => {
+  let call = connected()
+  const first = call.deadlines.max_duration as number
+  const ext = transition(call, act('resident', '2', 'extend'), T0 + 60_000, OPTIONS)
+  t.ok(ext.ok)
+  if (!ext.ok) return
+  t.match(ext.session, { status: 'connected', seq: call.seq + 1, deadlines: { max_duration: first + 7_200_000, ending_soon: first + 7_200_000 - 10_000 } })
+  t.same(ext.effects, [
+    { type: 'control', to: { kind: 'device', id: '1' }, action: 'extend', reason: null, residentId: '2', endsAt: first + 7_200_000 },
+    { type: 'control', to: { kind: 'resident', id: '2' }, action: 'extend', reason: null, residentId: '2', endsAt: first + 7_200_000 },
+    { type: 'event', action: 'extend', actor: 'resident/2', reason: null }
+  ])
+  const stale = transition(ext.session, { type: 'timer', timer: 'max_duration' }, first, OPTIONS)
+  t.ok(stale.ok && !stale.changed, 'the old deadline is stale')
+  call = ext.session
+  for (let i = 1; i < 3; i++) call = must(transition(call, act('resident', '2', 'extend'), T0 + 60_000 + i, OPTIONS))
+  t.equal(call.deadlines.max_duration, first + 3 * 7_200_000)
+  const fourth = transition(call, act('resident', '2', 'extend'), T0 + 70_000, OPTIONS)
+  t.match(!fourth.ok && fourth.error, { code: 'invalid_transition', message: /MAX_EXTENSIONS/ }, 'past MAX_EXTENSIONS: 409')
+  const device = transition(connected(), act('device', '1', 'extend'), T0 + 60_000, OPTIONS)
+  t.equal(!device.ok && device.error.code, 'invalid_transition', 'the device may not extend')
+  const none = transition(connected(), act('resident', '2', 'extend'), T0 + 60_000, { ...OPTIONS, maxExtensions: 0 })
+  t.equal(!none.ok && none.error.code, 'invalid_transition', 'MAX_EXTENSIONS=0: never')
 })

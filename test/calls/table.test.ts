@@ -27,7 +27,9 @@ const EXPECTED: Record<string, { device: Row, resident: Row, system: Row }> = {
       rejected: [...CALLER, '409'],
       timeout: [...CALLER, '409'],
       unlock: [...CALLER, '409'],
-      decline_all: [...CALLER, '409']
+      decline_all: [...CALLER, '409'],
+      unlock_result: ['isCaller → 403', '409'],
+      extend: [...CALLER, '409']
     },
     resident: {
       answered: [...RUNG, 'legRinging → 409', 'answer'],
@@ -36,7 +38,9 @@ const EXPECTED: Record<string, { device: Row, resident: Row, system: Row }> = {
       timeout: [...RUNG, 'legRinging → 409', 'decline'],
       hangup: [...RUNG, '409'],
       unlock: ['isParty → 403', 'legRinging → 409', 'canUnlock → 403', 'unlock_preview'],
-      cancelled: [...RUNG, '409']
+      cancelled: [...RUNG, '409'],
+      unlock_result: [...RUNG, '409'],
+      extend: [...RUNG, '409']
     },
     system: {
       end: ['mayEnd → 403', 'force_end'],
@@ -45,6 +49,7 @@ const EXPECTED: Record<string, { device: Row, resident: Row, system: Row }> = {
       device_offline_timer: ['ignore'],
       unlock_hangup_timer: ['ignore'],
       next_resident_timer: ['deadlineDue → ignore', 'ring_next'],
+      ending_soon_timer: ['ignore'],
       device_offline: ['end_device_offline'],
       device_online: ['ignore'],
       device_removed: ['force_end'],
@@ -59,7 +64,9 @@ const EXPECTED: Record<string, { device: Row, resident: Row, system: Row }> = {
       rejected: [...CALLER, '409'],
       timeout: [...CALLER, '409'],
       unlock: [...CALLER, '409'],
-      decline_all: [...CALLER, '409']
+      decline_all: [...CALLER, '409'],
+      unlock_result: ['isCaller → 403', 'unlockAwaitsResult → 409', 'unlock_result'],
+      extend: [...CALLER, '409']
     },
     resident: {
       hangup: [...RUNG, 'isAnswerer → 409', 'hang_up'],
@@ -68,7 +75,9 @@ const EXPECTED: Record<string, { device: Row, resident: Row, system: Row }> = {
       rejected: [...RUNG, '409'],
       decline_all: [...RUNG, '409'],
       timeout: [...RUNG, '409'],
-      cancelled: [...RUNG, '409']
+      cancelled: [...RUNG, '409'],
+      unlock_result: [...RUNG, '409'],
+      extend: ['isParty → 403', 'isAnswerer → 409', 'extensionsLeft → 409', 'extend']
     },
     system: {
       end: ['mayEnd → 403', 'force_end'],
@@ -77,6 +86,7 @@ const EXPECTED: Record<string, { device: Row, resident: Row, system: Row }> = {
       device_offline_timer: ['deadlineDue → ignore', 'end_device_offline'],
       unlock_hangup_timer: ['deadlineDue → ignore', 'hang_up_after_unlock'],
       next_resident_timer: ['ignore'],
+      ending_soon_timer: ['deadlineDue → ignore', 'warn_ending'],
       device_offline: ['graceIdle → ignore', 'start_offline_grace'],
       device_online: ['graceRunning → ignore', 'stop_offline_grace'],
       device_removed: ['force_end'],
@@ -84,7 +94,10 @@ const EXPECTED: Record<string, { device: Row, resident: Row, system: Row }> = {
     }
   },
   ended: {
-    device: Object.fromEntries(CLIENT_ACTIONS.map((a) => [a, [...CALLER, '409']])) as Row,
+    device: {
+      ...Object.fromEntries(CLIENT_ACTIONS.map((a) => [a, [...CALLER, '409']])) as Row,
+      unlock_result: ['isCaller → 403', 'unlockAwaitsResult → 409', 'unlock_result']
+    },
     resident: Object.fromEntries(CLIENT_ACTIONS.map((a) => [a, [...RUNG, '409']])) as Row,
     system: {
       ...Object.fromEntries(SYSTEM_INPUTS.map((i) => [i, ['ignore']])) as Row,

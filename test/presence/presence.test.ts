@@ -6,6 +6,7 @@ import { createMemorySignInThrottle } from '../../lib/auth/sign-in-throttle'
 import { createBroker } from '../../lib/broker/create-broker'
 import { createPublisher } from '../../lib/broker/publisher'
 import { loadDirectory } from '../../lib/directory/load'
+import { createMemoryRetainedQuota } from '../../lib/limits/retained-quota'
 import { startPresence } from '../../lib/presence/presence'
 import { createStatusFeed } from '../../lib/presence/status-feed'
 import { createMemoryStatusStore } from '../../lib/stores/memory-status-store'
@@ -114,7 +115,7 @@ t.test('presence callbacks fire once per transition, and not at a takeover', asy
     limits: { failuresPerIdentity: 10, failuresPerAddress: 50, concurrentChecks: 2, maxWaitingChecks: 16, maxWaitingChecksPerAddress: 8 }
   })
   const broker = await createBroker({
-    id: 'presence-test', directory, authenticator, logger, connectTimeoutMs: 10_000, maxKeepaliveSeconds: 300, maxSubscriptions: 64, outgoingLimits: { maxBytes: 1_048_576, maxMessages: 1000 }, handleRequest: async () => {}, notifyRefusal: () => {}
+    id: 'presence-test', directory, authenticator, logger, connectTimeoutMs: 10_000, maxKeepaliveSeconds: 300, maxSubscriptions: 64, outgoingLimits: { maxBytes: 1_048_576, maxMessages: 1000 }, handleRequest: async () => {}, notifyRefusal: () => {}, retainedQuota: createMemoryRetainedQuota({ maxBytes: 16_384, maxPerIdentity: 100, maxTotal: 10_000 })
   })
   const publisher = createPublisher(broker.aedes)
   const events: string[] = []
