@@ -184,12 +184,21 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
     logger.warn({ providers: credentialSetup.demo }, `using DEMO media credentials for ${credentialSetup.demo.join(' and ')}: set TRTC_SDK_APP_ID/TRTC_SECRET_KEY and AGORA_APP_ID/AGORA_APP_CERTIFICATE for real calls`)
   }
   const credentials = createCredentials(credentialSetup.options)
+  // Before the calls: an invite's delivery asks whether the resident has a connection.
+  const pushBackend = await createPushBackend({
+    redis: redisAddressOf(config),
+    nodeId: id,
+    vapid: { publicKey: config.PUSH_VAPID_PUBLIC_KEY, privateKey: config.PUSH_VAPID_PRIVATE_KEY, subject: config.PUSH_VAPID_SUBJECT },
+    demo: config.DEMO_CREDENTIALS,
+    logger
+  })
   const { callStore, rateLimiter, statusStore, dndStore } = backends
   const calls: CallService = new CallService({
     store: callStore,
     publisher,
     directory,
     dnd: dndStore,
+    isOnline: (residentId) => pushBackend.connections.isOnline(residentId),
     credentials,
     rateLimiter,
     rateLimitPerSecond: config.RATE_LIMIT_PER_SECOND,
@@ -247,13 +256,6 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
   })
 
   // Push: another consumer of the tap, fed by a registry of resident connections.
-  const pushBackend = await createPushBackend({
-    redis: redisAddressOf(config),
-    nodeId: id,
-    vapid: { publicKey: config.PUSH_VAPID_PUBLIC_KEY, privateKey: config.PUSH_VAPID_PRIVATE_KEY, subject: config.PUSH_VAPID_SUBJECT },
-    demo: config.DEMO_CREDENTIALS,
-    logger
-  })
   const untrackResidents = trackResidentConnections({ broker: broker.aedes, contexts: broker.contexts, registry: pushBackend.connections, logger })
   const pushChannels = pushChannelsFromConfig(config, pushBackend.vapid)
   const pushes = startPushDispatcher({
@@ -265,7 +267,10 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
     maxQueue: config.PUSH_MAX_QUEUE,
     concurrency: PUSH_CONCURRENCY,
     retryBaseMs: config.PUSH_RETRY_BASE_MS,
-    onFailed: (failure) => webhooks.emit('push.failed', orderKeys.call(failure.call_id), { ...failure })
+    onFailed: (failure) => webhooks.emit('push.failed', orderKeys.call(failure.call_id), { ...failure }),
+    onInvitePushed: (callId, residentId) => {
+      calls.delivered(callId, residentId, 'push').catch((err: unknown) => logger.warn({ err, callId, residentId }, 'could not record a push delivery'))
+    }
   })
 
   const servers: Server[] = []

@@ -15,7 +15,7 @@ import { startCall, transition, type CallEvent, type MachineOptions } from './ma
 import { render } from './render'
 import type { ActionRequest, StartRequest } from './request-bodies'
 import { rejectPolicy, ringStep, ringTargets } from './ring-targets'
-import { TIMERS, type CallSession, type Provider, type TimerName } from './session'
+import { TIMERS, type CallSession, type Delivery, type Provider, type TimerName } from './session'
 import { viewOf, type CallView } from './view'
 
 export type { StartRequest } from './request-bodies'
@@ -26,6 +26,8 @@ export interface CallServiceOptions {
   directory: Directory
   /** Who is in do not disturb: such a target gets a `dnd` leg, no invite. */
   dnd: DndStore
+  /** Whether a resident has an open MQTT connection now: its invite's `delivery` is then `online`. */
+  isOnline: (residentId: string) => Promise<boolean>
   credentials: Credentials
   rateLimiter: RateLimiter
   rateLimitPerSecond: number
@@ -72,9 +74,10 @@ export class CallService {
     if (!directory.hasDevice(deviceId)) throw new IntercomError('not_found', `no device ${deviceId} in the directory`)
     this.#assertProvider(request.provider)
     const targets = [...ringTargets(directory, request)]
-    const [busy, dnd, activeCall] = await Promise.all([
+    const [busy, dnd, online, activeCall] = await Promise.all([
       store.connectedResidents(targets),
       this.#options.dnd.among(targets, this.#now()),
+      this.#onlineAmong(targets),
       store.activeCallOfDevice(deviceId)
     ])
     const now = this.#now()
@@ -85,6 +88,7 @@ export class CallService {
       targets,
       busy: targets.filter((r) => busy.has(r)),
       dnd: targets.filter((r) => dnd.has(r)),
+      online,
       activeCall,
       householdNumber: request.householdNumber ?? null,
       onReject: rejectPolicy(directory, request),
@@ -163,6 +167,11 @@ export class CallService {
     await Promise.all(callIds.map((callId) => this.#applyQuietly(callId, { type: 'resident_removed', residentId })))
   }
 
+  /** How a resident's invite went out, learnt later (a push accepted for it): recorded on its leg. */
+  async delivered (callId: string, residentId: string, delivery: Delivery): Promise<void> {
+    await this.#applyQuietly(callId, { type: 'delivery', residentId, delivery })
+  }
+
   /** A deadline came due (the timer loop holds its lease). */
   async fireTimer (callId: string, timer: TimerName): Promise<void> {
     await this.#applyQuietly(callId, { type: 'timer', timer })
@@ -192,10 +201,23 @@ export class CallService {
       if (await store.compareAndSet(result.session, current.version)) {
         await this.#perform(result.session, result.effects, now)
         this.#options.observer?.transitioned(current, result.session)
+        await this.#recordOnline(callId, result.effects)
         return result.session
       }
     }
     throw new IntercomError('service_unavailable', `call ${callId} is changing too fast; retry`)
+  }
+
+  async #onlineAmong (residentIds: readonly string[]): Promise<string[]> {
+    const online = await Promise.all(residentIds.map((id) => this.#options.isOnline(id)))
+    return residentIds.filter((_, i) => online[i])
+  }
+
+  /** An invite sent after the start (the next resident of a sequential ring) went out `queued`: `online` if it has a connection. */
+  async #recordOnline (callId: string, effects: readonly Effect[]): Promise<void> {
+    const invited = effects.flatMap((e) => e.type === 'invite' ? [e.residentId] : [])
+    if (invited.length === 0) return
+    for (const residentId of await this.#onlineAmong(invited)) await this.#applyQuietly(callId, { type: 'delivery', residentId, delivery: 'online' })
   }
 
   async #load (callId: string): Promise<CallSession> {

@@ -1,7 +1,7 @@
 import type { Identity } from '../identity'
 import { mayEnd, wasRung } from './call-rights'
 import type { MachineOptions } from './machine'
-import type { CallAction, CallSession, TimerName } from './session'
+import type { CallAction, CallSession, Delivery, TimerName } from './session'
 
 /**
  * The conditions the transition table names: pure predicates over the call and
@@ -24,6 +24,8 @@ export interface GuardContext {
   readonly timer: TimerName | null
   /** The directory lets the acting resident open the door. */
   readonly canUnlock: boolean
+  /** A delivery report for the subject's leg, else null. */
+  readonly delivery: Delivery | null
   readonly now: number
   readonly options: MachineOptions
 }
@@ -84,6 +86,11 @@ export const GUARDS = {
   graceIdle: (ctx: GuardContext): boolean => ctx.session.deadlines.device_offline === null,
   /** An offline grace is running. */
   graceRunning: (ctx: GuardContext): boolean => ctx.session.deadlines.device_offline !== null,
+  /** The report changes how the subject's invite is known to have gone out (a leg never invited has no delivery). */
+  deliveryNews: (ctx: GuardContext): boolean => {
+    const leg = ctx.subject === null ? undefined : ctx.session.legs.find((l) => l.resident_id === ctx.subject)
+    return leg?.delivery !== undefined && ctx.delivery !== null && leg.delivery !== ctx.delivery
+  },
   /** The resident the input is about has a ringing leg. */
   subjectRinging: (ctx: GuardContext): boolean => ctx.subject !== null && legState(ctx.session, ctx.subject) === 'ringing'
 } as const

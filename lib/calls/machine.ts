@@ -3,7 +3,7 @@ import { identity, type Identity } from '../identity'
 import type { Party } from './call-rights'
 import type { ControlEffect, ControlTarget, Effect } from './effects'
 import { GUARDS, START_GUARDS, SYSTEM_ACTOR, type Actor, type GuardContext, type StartContext } from './guards'
-import type { CallAction, CallSession, ClientAction, EndReason, HistoryEntry, Leg, Provider, TimerName, UnlockResult } from './session'
+import type { CallAction, CallSession, ClientAction, Delivery, EndReason, HistoryEntry, Leg, Provider, TimerName, UnlockResult } from './session'
 import { TIMERS } from './session'
 import { START, TRANSITIONS, type Outcome, type RefusalCode, type Rule, type SystemInput, type Verdict } from './transitions'
 
@@ -47,6 +47,8 @@ export interface StartParams {
   requestId?: string
   /** The household policy for a plain rejection; `leg` when absent. */
   onReject?: 'leg' | 'all'
+  /** The targets with an open connection: their invites are `online`, the others' `queued` until a push is accepted. */
+  online?: string[]
   /** Sequential ring: each resident rings this long, in target order; absent or null rings everyone at once. */
   ringStepMs?: number | null
   reason?: string | null
@@ -95,7 +97,14 @@ export interface ResidentRemovedEvent {
   residentId: string
 }
 
-export type CallEvent = ActionEvent | EndEvent | TimerEvent | PresenceEvent | DeviceRemovedEvent | ResidentRemovedEvent
+/** How a resident's invite reached it, learnt after the invite went out (an open connection, an accepted push). */
+export interface DeliveryEvent {
+  type: 'delivery'
+  residentId: string
+  delivery: Delivery
+}
+
+export type CallEvent = ActionEvent | EndEvent | TimerEvent | PresenceEvent | DeviceRemovedEvent | ResidentRemovedEvent | DeliveryEvent
 
 export type StartResult =
   | { ok: true, session: CallSession, effects: Effect[] }
@@ -120,7 +129,11 @@ export function startCall (params: StartParams, now: number, options: MachineOpt
   // Busy is judged before DND: a resident in a call and in DND shows as busy.
   const legs: Leg[] = targets.map(r => ({ resident_id: r, state: busy.includes(r) ? 'busy' : dnd.includes(r) ? 'dnd' : 'waiting' }))
   // Everyone free rings at once, or (sequential) the first free one while the others wait their turn.
-  for (const leg of step === null ? waitingLegs(legs) : waitingLegs(legs).slice(0, 1)) leg.state = 'ringing'
+  const online = params.online ?? []
+  for (const leg of step === null ? waitingLegs(legs) : waitingLegs(legs).slice(0, 1)) {
+    leg.state = 'ringing'
+    leg.delivery = online.includes(leg.resident_id) ? 'online' : 'queued'
+  }
   const reason = params.reason ?? null
   const session: CallSession = {
     call_id: callId,
@@ -167,6 +180,8 @@ interface Step {
   timer: TimerName | null
   canUnlock: boolean
   result: UnlockResult | null
+  /** A delivery report, else null. */
+  delivery: Delivery | null
 }
 
 /** The reason a resident's ring stops when its turn of a sequential ring is over. */
@@ -184,7 +199,7 @@ const TIMER_INPUT: Record<TimerName, { input: SystemInput, action: CallAction, r
 /** The table's verdict for an event, and the step it would record. */
 function verdictOf (session: CallSession, event: CallEvent, now: number): { verdict: Verdict, step: Step } {
   const row = TRANSITIONS[session.status]
-  const base = { reason: null, timestamp: now, subject: null, timer: null, canUnlock: true, result: null }
+  const base = { reason: null, timestamp: now, subject: null, timer: null, canUnlock: true, result: null, delivery: null }
   switch (event.type) {
     case 'action':
       return {
@@ -213,6 +228,8 @@ function verdictOf (session: CallSession, event: CallEvent, now: number): { verd
       return { verdict: row.system.device_removed, step: { ...base, actor: SYSTEM_ACTOR, action: 'forced', reason: 'device_removed' } }
     case 'resident_removed':
       return { verdict: row.system.resident_removed, step: { ...base, actor: SYSTEM_ACTOR, action: 'cancelled', reason: 'removed', subject: event.residentId } }
+    case 'delivery':
+      return { verdict: row.system.delivery, step: { ...base, actor: SYSTEM_ACTOR, action: null, subject: event.residentId, delivery: event.delivery } }
   }
 }
 
@@ -226,7 +243,7 @@ export function judge<G extends string> (verdict: Verdict<G>, holds: (guard: G) 
 
 export function transition (session: CallSession, event: CallEvent, now: number, options: MachineOptions): TransitionResult {
   const { verdict, step } = verdictOf(session, event, now)
-  const context: GuardContext = { session, actor: step.actor, action: step.action, subject: step.subject, timer: step.timer, canUnlock: step.canUnlock, now, options }
+  const context: GuardContext = { session, actor: step.actor, action: step.action, subject: step.subject, timer: step.timer, canUnlock: step.canUnlock, delivery: step.delivery, now, options }
   const outcome = judge(verdict, (guard) => GUARDS[guard](context))
   if (outcome.kind === 'ignore') return unchanged(session)
   if (outcome.kind === 'refuse') return refusal(session, step.actor, outcome.code, outcome.hint)
@@ -304,6 +321,11 @@ const RULES: Record<Exclude<Rule, 'ring'>, RuleFn> = {
       ...moveOn(s, step.actor.name, now)
     ]
     return { transition: true, messages }
+  },
+
+  record_delivery (s, step) {
+    legOf(s, step.subject as string).delivery = step.delivery as Delivery
+    return { transition: false, messages: [] }
   },
 
   ring_next (s, step, now) {
@@ -460,6 +482,8 @@ function moveOn (s: CallSession, endedBy: string, now: number): Effect[] {
     return []
   }
   next.state = 'ringing'
+  // The shell learns whether it has a connection only after the invite went out.
+  next.delivery = 'queued'
   s.deadlines.next_resident = nextTurn(s, now)
   return [{ type: 'invite', residentId: next.resident_id }]
 }

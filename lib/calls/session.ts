@@ -10,6 +10,8 @@ export const END_REASONS = ['cancelled', 'rejected', 'timeout', 'hangup', 'max_d
 export const LEG_STATES = ['ringing', 'answered', 'rejected', 'timeout', 'cancelled', 'busy', 'dnd', 'waiting'] as const
 /** Legs the call never rang: the resident was in a connected call, in do not disturb, or its turn (sequential ring) never came. */
 export const UNRUNG_LEG_STATES: readonly string[] = ['busy', 'dnd', 'waiting']
+/** How a leg's invite went out: an open connection, a push a push service accepted, or neither yet. */
+export const DELIVERIES = ['online', 'push', 'queued'] as const
 export const PROVIDERS = ['trtc', 'rtc'] as const
 export const DEVICE_ACTIONS = ['cancelled', 'hangup', 'unlock_result'] as const
 export const RESIDENT_ACTIONS = ['answered', 'rejected', 'hangup', 'timeout', 'unlock', 'decline_all', 'extend'] as const
@@ -34,9 +36,12 @@ export const TimerSchema = Type.Enum(TIMERS)
 const Ms = Type.Integer({ minimum: 0, description: 'ms since epoch' })
 const Reason = Type.Union([Type.String({ maxLength: 256 }), Type.Null()])
 
+export const DeliverySchema = Type.Enum(DELIVERIES)
+
 export const LegSchema = Type.Object({
   resident_id: Type.String(),
-  state: LegStateSchema
+  state: LegStateSchema,
+  delivery: Type.Optional(Type.Enum(DELIVERIES, { description: 'how the invite went out, on legs that were invited: `online` (an open connection), `push` (a push service accepted a push), `queued` (neither)' }))
 })
 
 /** What the door reported after an unlock. */
@@ -106,6 +111,7 @@ export type ClientAction = Static<typeof ClientActionSchema>
 export type CallAction = Static<typeof CallActionSchema>
 export type TimerName = Static<typeof TimerSchema>
 export type Leg = Static<typeof LegSchema>
+export type Delivery = Static<typeof DeliverySchema>
 export type HistoryEntry = Static<typeof HistoryEntrySchema>
 export type UnlockResult = Static<typeof UnlockResultSchema>
 export type CallInfo = Static<typeof CallInfoSchema>

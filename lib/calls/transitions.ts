@@ -31,6 +31,7 @@ export type Rule =
   | 'remove_resident' // a ringing resident left the directory: its leg is cancelled
   | 'hang_up_after_unlock' // the door was opened a while ago: the call ends unlocked
   | 'ring_next' // sequential ring: the ringing resident's turn is over, the next one rings
+  | 'record_delivery' // how an invite went out (connection, accepted push): no transition
   | 'unlock_result' // the door says whether it opened: the resident who unlocked is told
   | 'warn_ending' // max_duration is near: both parties are told
   | 'extend' // the answerer pushes max_duration back by MAX_CALL_MS
@@ -48,9 +49,10 @@ export type SystemInput =
   | 'device_online'
   | 'device_removed'
   | 'resident_removed'
+  | 'delivery'
 
 export const SYSTEM_INPUTS: readonly SystemInput[] = [
-  'end', 'ring_timer', 'max_duration_timer', 'device_offline_timer', 'unlock_hangup_timer', 'ending_soon_timer', 'next_resident_timer', 'device_offline', 'device_online', 'device_removed', 'resident_removed'
+  'end', 'ring_timer', 'max_duration_timer', 'device_offline_timer', 'unlock_hangup_timer', 'ending_soon_timer', 'next_resident_timer', 'device_offline', 'device_online', 'device_removed', 'resident_removed', 'delivery'
 ]
 
 export type RefusalCode = 'forbidden' | 'invalid_transition' | 'no_residents' | 'residents_busy' | 'residents_unavailable' | 'device_busy'
@@ -95,6 +97,8 @@ const LEG_ONLY = when('rejectsLegOnly', apply('decline_all')) // household polic
 const COOLED_DOWN = when('unlockCooledDown', invalid('the door was unlocked moments ago: wait for the unlock cooldown before unlocking again'))
 const MAY_END = when('mayEnd', forbidden('only a service, the call\'s device or a resident still in the call may end it'))
 const DUE = when('deadlineDue', ignore('a cleared or moved deadline is stale'))
+// Also after the end: the record of how each invite went out stays true.
+const DELIVERY = verdict([when('deliveryNews', ignore('nothing new about this invite'))], apply('record_delivery'))
 const AWAITS_RESULT = when('unlockAwaitsResult', invalid('no unlock waits for a result: send one unlock_result per unlock'))
 const EXTENSIONS_LEFT = when('extensionsLeft', invalid('the call was extended MAX_EXTENSIONS times already: end it and call again'))
 
@@ -146,7 +150,8 @@ export const TRANSITIONS: Readonly<Record<CallStatus, StatusRow>> = {
       device_offline: verdict([], apply('end_device_offline')),
       device_online: IDLE('the device is already in the call'),
       device_removed: verdict([], apply('force_end')),
-      resident_removed: verdict([when('subjectRinging', ignore('its leg no longer rings'))], apply('remove_resident'))
+      resident_removed: verdict([when('subjectRinging', ignore('its leg no longer rings'))], apply('remove_resident')),
+      delivery: DELIVERY
     }
   },
   connected: {
@@ -185,7 +190,8 @@ export const TRANSITIONS: Readonly<Record<CallStatus, StatusRow>> = {
       device_offline: verdict([when('graceIdle', ignore('the first grace keeps running'))], apply('start_offline_grace')),
       device_online: verdict([when('graceRunning', ignore('no grace to stop'))], apply('stop_offline_grace')),
       device_removed: verdict([], apply('force_end')),
-      resident_removed: IDLE('only ringing legs end; the conversation goes on')
+      resident_removed: IDLE('only ringing legs end; the conversation goes on'),
+      delivery: DELIVERY
     }
   },
   ended: {
@@ -222,7 +228,8 @@ export const TRANSITIONS: Readonly<Record<CallStatus, StatusRow>> = {
       device_offline: IDLE('already ended'),
       device_online: IDLE('already ended'),
       device_removed: IDLE('already ended'),
-      resident_removed: IDLE('already ended')
+      resident_removed: IDLE('already ended'),
+      delivery: DELIVERY
     }
   }
 }

@@ -12,7 +12,7 @@ t.test('do not disturb: the resident gets a dnd leg and no invite; the others ri
   t.match(await dnd(base, 'resident/3', '3', { enabled: true }), { status: 200, body: { data: { resident_id: '3', enabled: true, until: null } } })
   t.match(await dnd(base, 'service/ops', '3'), { status: 200, body: { data: { resident_id: '3', enabled: true, until: null } } }, 'a service reads it')
   const call = await callHttp(base, { household_number: '101' })
-  t.same(call.legs, [{ resident_id: '2', state: 'ringing' }, { resident_id: '3', state: 'dnd' }])
+  t.same(call.legs, [{ resident_id: '2', state: 'ringing', delivery: 'online' }, { resident_id: '3', state: 'dnd' }])
   t.match(await actHttp(base, 'resident/3', call.call_id, 'answered'), { status: 403, body: { error: 'forbidden' } }, 'a dnd resident is no party')
   t.equal((await actHttp(base, 'resident/2', call.call_id, 'rejected')).status, 200)
   await waitEnded(scene.service, call.call_id)

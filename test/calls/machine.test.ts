@@ -60,10 +60,10 @@ const ACTION_EXPECTATIONS: Record<CallStatus, { device: Record<ClientAction, Out
 
 const SYSTEM_EXPECTATIONS: Record<CallStatus, Record<SystemInput, Outcome>> = {
   // resident 3 is removed: its leg rings, resident 2's too, so the call rings on
-  ringing: { end: 'ended', ring_timer: 'ended', max_duration_timer: 'noop', device_offline_timer: 'noop', unlock_hangup_timer: 'noop', ending_soon_timer: 'noop', next_resident_timer: 'noop', device_offline: 'ended', device_online: 'noop', device_removed: 'ended', resident_removed: 'ringing' },
+  ringing: { end: 'ended', ring_timer: 'ended', max_duration_timer: 'noop', device_offline_timer: 'noop', unlock_hangup_timer: 'noop', ending_soon_timer: 'noop', next_resident_timer: 'noop', device_offline: 'ended', device_online: 'noop', device_removed: 'ended', resident_removed: 'ringing', delivery: 'changed' },
   // fixture: connected, unlocked once, device offline, grace running
-  connected: { end: 'ended', ring_timer: 'noop', max_duration_timer: 'ended', device_offline_timer: 'ended', unlock_hangup_timer: 'ended', ending_soon_timer: 'connected', next_resident_timer: 'noop', device_offline: 'noop', device_online: 'changed', device_removed: 'ended', resident_removed: 'noop' },
-  ended: { end: 'noop', ring_timer: 'noop', max_duration_timer: 'noop', device_offline_timer: 'noop', unlock_hangup_timer: 'noop', ending_soon_timer: 'noop', next_resident_timer: 'noop', device_offline: 'noop', device_online: 'noop', device_removed: 'noop', resident_removed: 'noop' }
+  connected: { end: 'ended', ring_timer: 'noop', max_duration_timer: 'ended', device_offline_timer: 'ended', unlock_hangup_timer: 'ended', ending_soon_timer: 'connected', next_resident_timer: 'noop', device_offline: 'noop', device_online: 'changed', device_removed: 'ended', resident_removed: 'noop', delivery: 'changed' },
+  ended: { end: 'noop', ring_timer: 'noop', max_duration_timer: 'noop', device_offline_timer: 'noop', unlock_hangup_timer: 'noop', ending_soon_timer: 'noop', next_resident_timer: 'noop', device_offline: 'noop', device_online: 'noop', device_removed: 'noop', resident_removed: 'noop', delivery: 'changed' }
 }
 
 const FIXTURES: Record<CallStatus, () => CallSession> = { ringing, connected, ended }
@@ -77,6 +77,7 @@ const SYSTEM_EVENTS: Record<SystemInput, CallEvent> = {
   unlock_hangup_timer: { type: 'timer', timer: 'unlock_hangup' },
   ending_soon_timer: { type: 'timer', timer: 'ending_soon' },
   next_resident_timer: { type: 'timer', timer: 'next_resident' },
+  delivery: { type: 'delivery', residentId: '2', delivery: 'push' },
   device_offline: { type: 'device_presence', online: false },
   device_online: { type: 'device_presence', online: true },
   device_removed: { type: 'device_removed' },
@@ -155,7 +156,7 @@ t.test('startCall rings every free target and tells the device', async t => {
   t.equal(s.seq, 1)
   t.equal(s.version, 1)
   t.same(s.target_resident_ids, ['2', '3', '4'])
-  t.same(s.legs, [{ resident_id: '2', state: 'ringing' }, { resident_id: '3', state: 'ringing' }, { resident_id: '4', state: 'busy' }])
+  t.same(s.legs, [{ resident_id: '2', state: 'ringing', delivery: 'queued' }, { resident_id: '3', state: 'ringing', delivery: 'queued' }, { resident_id: '4', state: 'busy' }])
   t.same(s.deadlines, { ring: T0 + 30_000, max_duration: null, device_offline: null, unlock_hangup: null, ending_soon: null, next_resident: null })
   t.same(s.call_info, { call_id: CALL_ID, action: 'ringing', reason: 'visitor', timestamp: 42 })
   t.same(s.history, [{ action: 'ringing', actor: 'device/1', reason: 'visitor', timestamp: T0, seq: 1 }])

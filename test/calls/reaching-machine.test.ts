@@ -28,7 +28,7 @@ t.test('do not disturb: a dnd leg, no invite; the others ring', async (t) => {
   const started = startCall(params({ dnd: ['3'], busy: ['4'] }), T0, OPTIONS)
   t.ok(started.ok)
   if (!started.ok) return
-  t.same(started.session.legs, [{ resident_id: '2', state: 'ringing' }, { resident_id: '3', state: 'dnd' }, { resident_id: '4', state: 'busy' }])
+  t.same(started.session.legs, [{ resident_id: '2', state: 'ringing', delivery: 'queued' }, { resident_id: '3', state: 'dnd' }, { resident_id: '4', state: 'busy' }])
   t.same(started.effects.filter((e) => e.type === 'invite'), [{ type: 'invite', residentId: '2' }], 'only the ringing leg is invited')
   t.same(started.session.target_resident_ids, ['2', '3', '4'], 'a dnd resident stays a target')
 })
@@ -154,4 +154,31 @@ t.test('sequential ring: a removed ringing resident hands the turn on', async (t
   const r = must(transition(sequential(), { type: 'resident_removed', residentId: '2' }, T0 + 1_000, OPTIONS))
   t.same(states(r), ['cancelled', 'ringing', 'waiting'])
   t.equal(r.deadlines.next_resident, T0 + 11_000)
+})
+
+const delivered = (residentId: string, delivery: 'online' | 'push' | 'queued'): CallEvent => ({ type: 'delivery', residentId, delivery })
+
+t.test('delivery: online or queued at the invite; a push accepted later is recorded without a transition', async (t) => {
+  const s = start({ online: ['3'], busy: ['4'] })
+  t.same(s.legs, [{ resident_id: '2', state: 'ringing', delivery: 'queued' }, { resident_id: '3', state: 'ringing', delivery: 'online' }, { resident_id: '4', state: 'busy' }])
+  const r = transition(s, delivered('2', 'push'), T0 + 500, OPTIONS)
+  t.ok(r.ok && r.changed)
+  if (!r.ok) return
+  t.equal(r.session.legs[0]?.delivery, 'push')
+  t.match(r.session, { seq: 1, version: 2, history: [{ action: 'ringing' }] }, 'no seq, no history: only the stored session changes')
+  t.same(r.effects, [], 'nobody is told')
+  const again = transition(r.session, delivered('2', 'push'), T0 + 600, OPTIONS)
+  t.ok(again.ok && !again.changed, 'the same news twice changes nothing')
+  const busy = transition(s, delivered('4', 'push'), T0 + 600, OPTIONS)
+  t.ok(busy.ok && !busy.changed, 'a leg never invited has no delivery')
+  const stranger = transition(s, delivered('9', 'push'), T0 + 600, OPTIONS)
+  t.ok(stranger.ok && !stranger.changed, 'no such leg')
+  const ended = must(transition(s, { type: 'action', actor: { kind: 'device', id: '1' }, action: 'cancelled' }, T0 + 700, OPTIONS))
+  t.equal(must(transition(ended, delivered('2', 'push'), T0 + 800, OPTIONS)).legs[0]?.delivery, 'push', 'a push accepted after the end is still recorded')
+})
+
+t.test('delivery: the next resident of a sequential ring starts queued; the shell reports online', async (t) => {
+  const next = must(transition(sequential({ online: ['2', '3'] }), act('2', 'rejected'), T0 + 1_000, OPTIONS))
+  t.same(next.legs.map((l) => [l.state, l.delivery]), [['rejected', 'online'], ['ringing', 'queued'], ['waiting', undefined]])
+  t.equal(must(transition(next, delivered('3', 'online'), T0 + 1_001, OPTIONS)).legs[1]?.delivery, 'online')
 })

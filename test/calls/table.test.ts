@@ -53,7 +53,8 @@ const EXPECTED: Record<string, { device: Row, resident: Row, system: Row }> = {
       device_offline: ['end_device_offline'],
       device_online: ['ignore'],
       device_removed: ['force_end'],
-      resident_removed: ['subjectRinging → ignore', 'remove_resident']
+      resident_removed: ['subjectRinging → ignore', 'remove_resident'],
+      delivery: ['deliveryNews → ignore', 'record_delivery']
     }
   },
   connected: {
@@ -90,7 +91,8 @@ const EXPECTED: Record<string, { device: Row, resident: Row, system: Row }> = {
       device_offline: ['graceIdle → ignore', 'start_offline_grace'],
       device_online: ['graceRunning → ignore', 'stop_offline_grace'],
       device_removed: ['force_end'],
-      resident_removed: ['ignore']
+      resident_removed: ['ignore'],
+      delivery: ['deliveryNews → ignore', 'record_delivery']
     }
   },
   ended: {
@@ -101,7 +103,8 @@ const EXPECTED: Record<string, { device: Row, resident: Row, system: Row }> = {
     resident: Object.fromEntries(CLIENT_ACTIONS.map((a) => [a, [...RUNG, '409']])) as Row,
     system: {
       ...Object.fromEntries(SYSTEM_INPUTS.map((i) => [i, ['ignore']])) as Row,
-      end: ['mayEnd → 403', 'ignore']
+      end: ['mayEnd → 403', 'ignore'],
+      delivery: ['deliveryNews → ignore', 'record_delivery']
     }
   }
 }
