@@ -1,4 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises'
+import { until } from '../helpers/wait'
 import { startCall, transition, type CallEvent, type MachineOptions } from '../../lib/calls/machine'
 import type { CallSession } from '../../lib/calls/session'
 import type { CallStore } from '../../lib/stores/call-store'
@@ -88,6 +88,35 @@ export function callStoreSuite (t: tap.Test, name: string, factory: CallStoreFac
     t.equal(await store.activeCallOfDevice('1'), winner)
   })
 
+  t.test(`${name}: concurrent creates with one request_id: one call, the other create names it`, async t => {
+    const store = await open(t)
+    const asked = (callId: string, deviceId = '1'): CallSession => ({ ...ring(callId, deviceId), request_id: 'r-1' })
+    const ids = ['call-20240102-00000000000a', 'call-20240102-00000000000b', 'call-20240102-00000000000c']
+    const results = await Promise.all(ids.map(id => store.create(asked(id))))
+    const winner = ids[results.indexOf(null)] as string
+    t.equal(results.filter(r => r === null).length, 1, 'one stored')
+    t.same(results.filter(r => r !== null), [winner, winner], 'the others are told its id, not device_busy')
+    t.equal(await store.callOfRequest('1', 'r-1'), winner)
+    t.equal(await store.callOfRequest('9', 'r-1'), null, 'request ids are per device')
+    t.equal(await store.create(asked('call-20240102-00000000000d', '9')), null, 'another device may use the same id')
+    const stored = await store.get(winner) as CallSession
+    await save(store, stored, hangup(stored))
+    t.equal(await store.create(asked('call-20240102-00000000000e')), winner, 'still the same call once it ended')
+    await t.rejects(store.create(ring('call-20240102-00000000000f', '9')), { code: 'device_busy' }, 'without a request id: as before')
+  })
+
+  t.test(`${name}: a request id is kept as long as its call`, async t => {
+    // Long enough for the read right after the save on a loaded machine; the expiry is waited for, not timed.
+    const store = await open(t, 1000)
+    const s = { ...ring('call-20240102-000000000001'), request_id: 'r-2' }
+    await store.create(s)
+    await save(store, s, hangup(s))
+    t.equal(await store.callOfRequest('1', 'r-2'), s.call_id)
+    await until(async () => await store.get(s.call_id) === null, { what: 'the ended call to expire', timeoutMs: 21_000 })
+    t.equal(await store.callOfRequest('1', 'r-2'), null, 'and its request id with it')
+    t.equal(await store.create({ ...ring('call-20240102-000000000002'), request_id: 'r-2' }), null, 'the id starts a new call')
+  })
+
   t.test(`${name}: compare-and-set on the version`, async t => {
     const store = await open(t)
     const s = ring('call-20240102-000000000001')
@@ -163,15 +192,18 @@ export function callStoreSuite (t: tap.Test, name: string, factory: CallStoreFac
   })
 
   t.test(`${name}: ended calls expire after the retention`, async t => {
-    const store = await open(t, 30)
+    // Long enough for the read right after the save on a loaded machine; the expiry is waited for, not timed.
+    const retentionMs = 1000
+    const store = await open(t, retentionMs)
     const ended = ring('call-20240102-000000000001')
     await store.create(ended)
-    await save(store, ended, hangup(ended))
     const active = ring('call-20240102-000000000002', '9')
     await store.create(active)
+    const savedBefore = Date.now()
+    await save(store, ended, hangup(ended))
     t.equal((await store.get(ended.call_id))?.status, 'ended')
-    await sleep(80)
-    t.equal(await store.get(ended.call_id), null, 'expired')
+    await until(async () => await store.get(ended.call_id) === null, { what: 'the ended call to expire', timeoutMs: retentionMs + 20_000 })
+    t.ok(Date.now() - savedBefore >= retentionMs, 'expired, not before its retention')
     t.ok(await store.get(active.call_id), 'an active call never expires')
   })
 
