@@ -1,6 +1,8 @@
 import t from 'tap'
 import { startCall, transition, type CallEvent, type MachineOptions, type StartParams, type TransitionResult } from '../../lib/calls/machine'
+import { render } from '../../lib/calls/render'
 import type { CallSession, ClientAction } from '../../lib/calls/session'
+import { pushCueOf } from '../../lib/push/payloads'
 
 /** Reaching residents, in the pure machine with a fake clock: do not disturb. */
 
@@ -181,4 +183,15 @@ t.test('delivery: the next resident of a sequential ring starts queued; the shel
   const next = must(transition(sequential({ online: ['2', '3'] }), act('2', 'rejected'), T0 + 1_000, OPTIONS))
   t.same(next.legs.map((l) => [l.state, l.delivery]), [['rejected', 'online'], ['ringing', 'queued'], ['waiting', undefined]])
   t.equal(must(transition(next, delivered('3', 'online'), T0 + 1_001, OPTIONS)).legs[1]?.delivery, 'online')
+})
+
+t.test('sequential ring: the end of a turn cancels the push of the resident whose turn it was', async (t) => {
+  const r = transition(sequential(), timer('next_resident'), T0 + 10_000, OPTIONS)
+  t.ok(r.ok)
+  if (!r.ok) return
+  const cues = render(r.session, r.effects, T0 + 10_000, () => null).map((m) => pushCueOf(m.topic, m.payload)).filter((c) => c !== null)
+  t.match(cues, [
+    { kind: 'ring_over', residentId: '2', callId: CALL_ID, reason: 'timeout', seq: 2 },
+    { kind: 'invite', residentId: '3', push: { call_id: CALL_ID, expires_at: T0 + 20_000, seq: 2 } }
+  ], 'resident 2 gets call.cancelled, resident 3 the invite, stale at the end of its turn')
 })
