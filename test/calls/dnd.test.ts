@@ -19,6 +19,10 @@ t.test('do not disturb: the resident gets a dnd leg and no invite; the others ri
   await settle()
   t.match(await session(base, call.call_id), { status: 'ended', end_reason: 'rejected', legs: [{ state: 'rejected' }, { state: 'dnd' }] })
   t.same(lines(scene.residents['3'] as TestClient), [], 'no invite, nothing at all')
+  const listed = await request(base, 'GET', '/api/calls?resident_id=3', { as: 'resident/3' })
+  t.equal(listed.status, 200)
+  t.same(listed.body.data.items, [], 'a call that never rang it is not in its call records')
+  t.equal((await request(base, 'GET', '/api/calls?resident_id=2', { as: 'resident/2' })).body.data.items.length, 1)
 
   t.match(await dnd(base, 'resident/3', '3', { enabled: false }), { status: 200, body: { data: { enabled: false, until: null } } })
   const next = await callHttp(base, { household_number: '101' })
