@@ -40,6 +40,8 @@ export interface PushDispatcherOptions {
   /** Wait before the first retry of a transient failure; doubled each time. */
   retryBaseMs: number
   onFailed?: (failure: PushFailure) => void
+  /** A push service accepted an invite for this resident (the first of its subscriptions, and any after). */
+  onInvitePushed?: (callId: string, residentId: string) => void
   now?: () => number
 }
 
@@ -95,6 +97,7 @@ export function startPushDispatcher (options: PushDispatcherOptions): PushDispat
     switch (outcome.status) {
       case 'accepted':
         counters.accepted++
+        if (job.delivery.payload.type === 'call.incoming') options.onInvitePushed?.(job.delivery.payload.call_id, job.subscription.resident_id)
         return
       case 'gone':
         counters.gone++
