@@ -20,6 +20,7 @@ import { buildHttpApp, type HttpAppOptions } from './http-app'
 import { listenAs } from './listen-errors'
 import { createCallObserver } from './observability/call-observer'
 import { countMqttConnections } from './observability/connection-metrics'
+import { createDeliveryMetrics } from './observability/delivery-metrics'
 import { createMetrics } from './observability/metrics'
 import { readinessOf } from './observability/readiness'
 import { CallService, type CallServiceOptions } from './calls/call-service'
@@ -39,10 +40,10 @@ import statusRoutes from '../plugins/status-routes'
 import systemRoutes from '../plugins/system-routes'
 import mediaRoutes from '../plugins/media-routes'
 import { createWebhookBackend } from './webhooks/backend'
-import { startWebhooks, type WebhookCounters } from './webhooks/webhooks'
+import { startWebhooks } from './webhooks/webhooks'
 import webhookRoutes from '../plugins/webhook-routes'
 import { createPushBackend } from './push/backend'
-import { startPushDispatcher, type PushCounters } from './push/dispatcher'
+import { startPushDispatcher } from './push/dispatcher'
 import { trackResidentConnections } from './push/resident-connections'
 import { pushChannelsFromConfig } from './push/channels'
 import { orderKeys } from './webhooks/producer'
@@ -63,8 +64,6 @@ export interface IntercomNode {
   readonly authenticator: Authenticator
   /** Re-reads the directory file (a node alone); false when the directory lives in Redis. */
   reloadDirectory (): Promise<boolean>
-  /** Running counts of this node's webhook deliveries and pushes. */
-  readonly counters: { webhooks: WebhookCounters, push: PushCounters }
   close (): Promise<void>
 }
 
@@ -228,6 +227,7 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
   requests.on('status_report', createStatusReportHandler(statusFeed))
   const sendSystemMessage = createSystemMessenger({ publisher, directory })
 
+  const deliveryMetrics = metrics === undefined ? undefined : createDeliveryMetrics(metrics)
   // Webhooks: a consumer of the publisher's tap, with a store of its own.
   const webhookBackend = createWebhookBackend(redisAddressOf(config), logger)
   const webhooks = startWebhooks({
@@ -239,6 +239,7 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
     timeoutMs: config.WEBHOOK_TIMEOUT_MS,
     concurrency: WEBHOOK_CONCURRENCY,
     pollMs: WEBHOOK_POLL_MS,
+    ...(deliveryMetrics === undefined ? {} : { report: deliveryMetrics.webhooks }),
     finalSession: async (callId) => {
       const session = await callStore.get(callId)
       return session === null ? null : viewOf(session, null)
@@ -264,8 +265,10 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
     maxQueue: config.PUSH_MAX_QUEUE,
     concurrency: PUSH_CONCURRENCY,
     retryBaseMs: config.PUSH_RETRY_BASE_MS,
-    onFailed: (failure) => webhooks.emit('push.failed', orderKeys.call(failure.call_id), { ...failure })
+    onFailed: (failure) => webhooks.emit('push.failed', orderKeys.call(failure.call_id), { ...failure }),
+    ...(deliveryMetrics === undefined ? {} : { report: deliveryMetrics.push })
   })
+  deliveryMetrics?.watch({ pushQueueDepth: () => pushes.depth, webhookBacklog: () => webhooks.backlog() })
 
   const servers: Server[] = []
   const connectionGate = createConnectionGate({
@@ -386,7 +389,6 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
       await live.reload()
       return true
     },
-    counters: { webhooks: webhooks.counters, push: pushes.counters },
     close: () => (closing ??= close())
   }
 }
