@@ -21,6 +21,7 @@ import { listenAs } from './listen-errors'
 import { createCallObserver } from './observability/call-observer'
 import { countMqttConnections } from './observability/connection-metrics'
 import { createDeliveryMetrics } from './observability/delivery-metrics'
+import { createOutboundGuard, parseNetworks } from './outbound/address-guard'
 import { createMetrics } from './observability/metrics'
 import { readinessOf } from './observability/readiness'
 import { CallService, type CallServiceOptions } from './calls/call-service'
@@ -228,6 +229,8 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
   const sendSystemMessage = createSystemMessenger({ publisher, directory })
 
   const deliveryMetrics = metrics === undefined ? undefined : createDeliveryMetrics(metrics)
+  // Webhook URLs and Web Push endpoints are chosen by clients: the node does not send to its own networks for them.
+  const outbound = createOutboundGuard({ allow: parseNetworks(config.OUTBOUND_ALLOW_NETWORKS) })
   // Webhooks: a consumer of the publisher's tap, with a store of its own.
   const webhookBackend = createWebhookBackend(redisAddressOf(config), logger)
   const webhooks = startWebhooks({
@@ -240,6 +243,7 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
     concurrency: WEBHOOK_CONCURRENCY,
     pollMs: WEBHOOK_POLL_MS,
     ...(deliveryMetrics === undefined ? {} : { report: deliveryMetrics.webhooks }),
+    outbound,
     finalSession: async (callId) => {
       const session = await callStore.get(callId)
       return session === null ? null : viewOf(session, null)
@@ -255,7 +259,7 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
     logger
   })
   const untrackResidents = trackResidentConnections({ broker: broker.aedes, contexts: broker.contexts, registry: pushBackend.connections, logger })
-  const pushChannels = pushChannelsFromConfig(config, pushBackend.vapid)
+  const pushChannels = pushChannelsFromConfig(config, pushBackend.vapid, outbound)
   const pushes = startPushDispatcher({
     publisher,
     store: pushBackend.store,
@@ -334,7 +338,8 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
         store: pushBackend.store,
         vapidPublicKey: pushBackend.vapid?.publicKey ?? null,
         kinds: new Set(pushChannels.map((c) => c.kind)),
-        maxPerResident: config.PUSH_MAX_SUBSCRIPTIONS
+        maxPerResident: config.PUSH_MAX_SUBSCRIPTIONS,
+        outbound
       })
       await app.register(adminRoutes, { live, directoryBodyLimit: config.ADMIN_DIRECTORY_MAX_BYTES })
     }

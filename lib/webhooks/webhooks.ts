@@ -9,6 +9,7 @@ import { startDeliveryWorker, type DeliveryResult } from './delivery-worker'
 import type { QueuedEvent, WebhookEventType } from './events'
 import { callRecordOf } from './call-record'
 import { observe, orderKeys, type Observed } from './producer'
+import type { OutboundGuard } from '../outbound/address-guard'
 import { createWebhookSender, type SendWebhook } from './sender'
 import type { StoredWebhook, Webhook, WebhookStore } from './webhook-store'
 
@@ -43,6 +44,8 @@ export interface WebhooksOptions {
   send?: SendWebhook
   /** Told of queued and dropped events and of every delivery attempt. */
   report?: WebhookReport
+  /** Refuses URLs on this host or private networks, at registration and at each delivery. */
+  outbound?: OutboundGuard
   now?: () => number
 }
 
@@ -99,7 +102,7 @@ export function startWebhooks (options: WebhooksOptions): Webhooks {
   const report = options.report ?? SILENT
   const worker = startDeliveryWorker({
     store,
-    send: options.send ?? createWebhookSender({ timeoutMs: options.timeoutMs, now }),
+    send: options.send ?? createWebhookSender({ timeoutMs: options.timeoutMs, now, ...(options.outbound === undefined ? {} : { outbound: options.outbound }) }),
     retry: options.retry,
     concurrency: options.concurrency,
     // An attempt ends within the timeout; the margin covers recording its outcome.
@@ -175,6 +178,7 @@ export function startWebhooks (options: WebhooksOptions): Webhooks {
   return {
     async create (actor, input) {
       checkWebhookUrl(input.url)
+      await options.outbound?.checkUrl(input.url, 'url')
       const webhook: StoredWebhook = {
         webhook_id: `wh_${randomBytes(8).toString('hex')}`,
         url: input.url,
