@@ -62,6 +62,7 @@ export const ConfigSchema = Type.Object({
   MQTT_RETAINED_MAX_BYTES: Type.Integer({ minimum: 1, maximum: 268_435_455, default: 16_384, description: 'Largest payload a client may leave retained; a larger retained publish is dropped.' }),
   MQTT_RETAINED_MAX_PER_IDENTITY: Type.Integer({ minimum: 1, default: 100, description: 'Retained topics one client identity may hold; an empty retained publish frees one.' }),
   MQTT_RETAINED_MAX_TOTAL: Type.Integer({ minimum: 1, default: 10_000, description: 'Retained topics all clients together may hold (across the cluster with Redis).' }),
+  OUTBOUND_ALLOW_NETWORKS: Type.String({ default: '', description: 'Comma-separated CIDR networks webhook URLs and Web Push endpoints may reach although loopback, private, link-local or multicast (e.g. 10.20.0.0/16).' }),
   MAX_CONNECTIONS: Type.Integer({ minimum: 1, default: 50_000, description: 'Open connections of a node (MQTT, MQTTS, HTTP and WebSocket together); more are closed at accept.' }),
   MAX_CONNECTIONS_PER_ADDRESS: Type.Integer({ minimum: 1, default: 256, description: 'Open connections from one source address; more are closed at accept.' }),
   HTTP_IDLE_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 10_000, description: 'An HTTP connection idle this long (keep-alive included) is closed.' }),

@@ -20,6 +20,8 @@ import { buildHttpApp, type HttpAppOptions } from './http-app'
 import { listenAs } from './listen-errors'
 import { createCallObserver } from './observability/call-observer'
 import { countMqttConnections } from './observability/connection-metrics'
+import { createDeliveryMetrics } from './observability/delivery-metrics'
+import { createOutboundGuard, parseNetworks } from './outbound/address-guard'
 import { createMetrics } from './observability/metrics'
 import { readinessOf } from './observability/readiness'
 import { CallService, type CallServiceOptions } from './calls/call-service'
@@ -39,10 +41,10 @@ import statusRoutes from '../plugins/status-routes'
 import systemRoutes from '../plugins/system-routes'
 import mediaRoutes from '../plugins/media-routes'
 import { createWebhookBackend } from './webhooks/backend'
-import { startWebhooks, type WebhookCounters } from './webhooks/webhooks'
+import { startWebhooks } from './webhooks/webhooks'
 import webhookRoutes from '../plugins/webhook-routes'
 import { createPushBackend } from './push/backend'
-import { startPushDispatcher, type PushCounters } from './push/dispatcher'
+import { startPushDispatcher } from './push/dispatcher'
 import { trackResidentConnections } from './push/resident-connections'
 import { pushChannelsFromConfig } from './push/channels'
 import { orderKeys } from './webhooks/producer'
@@ -64,8 +66,6 @@ export interface IntercomNode {
   readonly authenticator: Authenticator
   /** Re-reads the directory file (a node alone); false when the directory lives in Redis. */
   reloadDirectory (): Promise<boolean>
-  /** Running counts of this node's webhook deliveries and pushes. */
-  readonly counters: { webhooks: WebhookCounters, push: PushCounters }
   close (): Promise<void>
 }
 
@@ -239,6 +239,9 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
   requests.on('status_report', createStatusReportHandler(statusFeed))
   const sendSystemMessage = createSystemMessenger({ publisher, directory })
 
+  const deliveryMetrics = metrics === undefined ? undefined : createDeliveryMetrics(metrics)
+  // Webhook URLs and Web Push endpoints are chosen by clients: the node does not send to its own networks for them.
+  const outbound = createOutboundGuard({ allow: parseNetworks(config.OUTBOUND_ALLOW_NETWORKS) })
   // Webhooks: a consumer of the publisher's tap, with a store of its own.
   const webhookBackend = createWebhookBackend(redisAddressOf(config), logger)
   const webhooks = startWebhooks({
@@ -250,6 +253,8 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
     timeoutMs: config.WEBHOOK_TIMEOUT_MS,
     concurrency: WEBHOOK_CONCURRENCY,
     pollMs: WEBHOOK_POLL_MS,
+    ...(deliveryMetrics === undefined ? {} : { report: deliveryMetrics.webhooks }),
+    outbound,
     finalSession: async (callId) => {
       const session = await callStore.get(callId)
       return session === null ? null : viewOf(session, null)
@@ -258,7 +263,7 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
 
   // Push: another consumer of the tap, fed by a registry of resident connections.
   const untrackResidents = trackResidentConnections({ broker: broker.aedes, contexts: broker.contexts, registry: pushBackend.connections, logger })
-  const pushChannels = pushChannelsFromConfig(config, pushBackend.vapid)
+  const pushChannels = pushChannelsFromConfig(config, pushBackend.vapid, outbound)
   const pushes = startPushDispatcher({
     publisher,
     store: pushBackend.store,
@@ -271,8 +276,10 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
     onFailed: (failure) => webhooks.emit('push.failed', orderKeys.call(failure.call_id), { ...failure }),
     onInvitePushed: (callId, residentId) => {
       calls.delivered(callId, residentId, 'push').catch((err: unknown) => logger.warn({ err, callId, residentId }, 'could not record a push delivery'))
-    }
+    },
+    ...(deliveryMetrics === undefined ? {} : { report: deliveryMetrics.push })
   })
+  deliveryMetrics?.watch({ pushQueueDepth: () => pushes.depth, webhookBacklog: () => webhooks.backlog() })
 
   const servers: Server[] = []
   const connectionGate = createConnectionGate({
@@ -339,7 +346,8 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
         store: pushBackend.store,
         vapidPublicKey: pushBackend.vapid?.publicKey ?? null,
         kinds: new Set(pushChannels.map((c) => c.kind)),
-        maxPerResident: config.PUSH_MAX_SUBSCRIPTIONS
+        maxPerResident: config.PUSH_MAX_SUBSCRIPTIONS,
+        outbound
       })
       await app.register(adminRoutes, { live, directoryBodyLimit: config.ADMIN_DIRECTORY_MAX_BYTES })
     }
@@ -394,7 +402,6 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
       await live.reload()
       return true
     },
-    counters: { webhooks: webhooks.counters, push: pushes.counters },
     close: () => (closing ??= close())
   }
 }

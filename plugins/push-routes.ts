@@ -5,6 +5,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { Directory } from '../lib/directory/directory'
 import { IntercomError, successEnvelope } from '../lib/errors'
+import type { OutboundGuard } from '../lib/outbound/address-guard'
 import { ID_PATTERN, type Identity } from '../lib/identity'
 import type { PushStore } from '../lib/push/push-store'
 import { SubscriptionInputSchema, SubscriptionViewSchema, viewOf, type PushKind, type Subscription, type SubscriptionInput } from '../lib/push/subscriptions'
@@ -18,6 +19,8 @@ export interface PushRoutesOptions {
   /** The kinds of subscription this server can push to. */
   kinds: ReadonlySet<PushKind>
   maxPerResident: number
+  /** Refuses Web Push endpoints on this host or private networks. */
+  outbound: OutboundGuard
   now?: () => number
 }
 
@@ -87,6 +90,7 @@ async function pushRoutes (app: FastifyInstance, options: PushRoutesOptions): Pr
     if (!options.kinds.has(request.body.kind)) {
       throw new IntercomError('provider_not_configured', `${request.body.kind} pushes are not configured on this server; set ${KIND_SETTINGS[request.body.kind]}`)
     }
+    if (request.body.kind === 'webpush') await options.outbound.checkUrl(request.body.endpoint, 'endpoint')
     const stored = await store.add(subscriptionOf(request.body, residentId, now()), options.maxPerResident)
     if (stored === null) {
       throw new IntercomError('invalid_request', `resident ${residentId} has ${options.maxPerResident} push subscriptions already; delete one first`)

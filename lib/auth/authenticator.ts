@@ -1,7 +1,7 @@
 import type { Logger } from 'pino'
 import { checkAgainstDummyHash } from '../directory/secrets'
 import type { Identity } from '../identity'
-import { createFairGate, GateFullError, type FairGate } from './fair-gate'
+import { createFairGate, GateAbandonedError, GateFullError, type FairGate } from './fair-gate'
 import type { SignInThrottle, ThrottleRule } from './sign-in-throttle'
 import type { TokenVerifier } from './tokens'
 
@@ -15,6 +15,8 @@ export interface SignInAttempt {
   transport: Transport
   /** The source address of the connection. */
   address: string
+  /** Aborts when the connection closes: a check still waiting for its turn is then dropped unrun. */
+  signal?: AbortSignal
 }
 
 export type SignInResult =
@@ -60,7 +62,7 @@ export interface AuthenticatorOptions {
 export interface Authenticator {
   authenticate (attempt: SignInAttempt): Promise<SignInResult>
   /** What sign-ins cost so far; for metrics and tests. */
-  readonly counters: Readonly<{ succeeded: number, refused: number, throttled: number, busy: number, dummyHashes: number }>
+  readonly counters: Readonly<{ succeeded: number, refused: number, throttled: number, busy: number, abandoned: number, dummyHashes: number }>
 }
 
 /** Busy answers ask for a retry after this long. */
@@ -88,7 +90,7 @@ export function createAuthenticator (options: AuthenticatorOptions): Authenticat
     maxWaiting: limits.maxWaitingChecks,
     maxWaitingPerKey: limits.maxWaitingChecksPerAddress
   })
-  const counters = { succeeded: 0, refused: 0, throttled: 0, busy: 0, dummyHashes: 0 }
+  const counters = { succeeded: 0, refused: 0, throttled: 0, busy: 0, abandoned: 0, dummyHashes: 0 }
 
   const tokens = options.tokens ?? null
   const identified = (identity: Identity | null): { identity: Identity } | null => identity === null ? null : { identity }
@@ -124,8 +126,13 @@ export function createAuthenticator (options: AuthenticatorOptions): Authenticat
       }
       let signedIn: { identity: Identity, expiresAt?: number } | null
       try {
-        signedIn = await gate.run(address, () => check(attempt.username, attempt.credential))
+        signedIn = await gate.run(address, () => check(attempt.username, attempt.credential), attempt.signal)
       } catch (err) {
+        if (err instanceof GateAbandonedError) {
+          counters.abandoned++
+          logger.debug(who, 'sign-in dropped: its connection closed while it waited')
+          return { ok: false, reason: 'busy', retryAfterMs: BUSY_RETRY_MS, message: 'the connection closed before its sign-in was checked' }
+        }
         if (!(err instanceof GateFullError)) throw err
         counters.busy++
         logger.warn(who, 'sign-in refused: too many sign-ins in progress')

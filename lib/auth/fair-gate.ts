@@ -6,6 +6,14 @@ export class GateFullError extends Error {
   }
 }
 
+/** The job's caller gave up while it waited: the job never ran. */
+export class GateAbandonedError extends Error {
+  constructor () {
+    super('gave up waiting for a sign-in check')
+    this.name = 'GateAbandonedError'
+  }
+}
+
 export interface FairGateOptions {
   /** Jobs running at once. */
   concurrency: number
@@ -16,8 +24,11 @@ export interface FairGateOptions {
 }
 
 export interface FairGate {
-  /** Runs `job` when a place is free; rejects at once with GateFullError when the wait would be too long. */
-  run<T> (key: string, job: () => Promise<T>): Promise<T>
+  /**
+   * Runs `job` when a place is free; rejects at once with GateFullError when the wait would be too long,
+   * and with GateAbandonedError when `signal` aborts before the job's turn (it then never runs).
+   */
+  run<T> (key: string, job: () => Promise<T>, signal?: AbortSignal): Promise<T>
   readonly running: number
   readonly waiting: number
 }
@@ -47,15 +58,31 @@ export function createFairGate (options: FairGateOptions): FairGate {
   }
 
   return {
-    async run (key, job) {
+    async run (key, job, signal) {
+      if (signal?.aborted === true) throw new GateAbandonedError()
       if (running < options.concurrency) {
         running++
       } else {
         const queue = queues.get(key) ?? []
         if (waiting >= options.maxWaiting || queue.length >= options.maxWaitingPerKey) throw new GateFullError()
         // The place is handed over by the job that ends: `running` stays the same.
-        await new Promise<void>((resolve) => {
-          queue.push(resolve)
+        await new Promise<void>((resolve, reject) => {
+          const start = (): void => {
+            signal?.removeEventListener('abort', leave)
+            resolve()
+          }
+          // Out of the queue at once: a closed connection's check neither runs nor holds a waiting place.
+          const leave = (): void => {
+            const index = queue.indexOf(start)
+            if (index >= 0) {
+              queue.splice(index, 1)
+              if (queue.length === 0 && queues.get(key) === queue) queues.delete(key)
+              waiting--
+            }
+            reject(new GateAbandonedError())
+          }
+          signal?.addEventListener('abort', leave, { once: true })
+          queue.push(start)
           queues.set(key, queue)
           waiting++
         })

@@ -134,7 +134,15 @@ export function createHooks (options: HookOptions): Hooks {
         callback(refusal(CONNACK.NOT_AUTHORIZED, 'anonymous connections are not allowed'), null)
         return
       }
-      authenticator.authenticate({ username, credential: password.toString('utf8'), ...mqttOrigin(client) }).then((signIn) => {
+      // A reconnect storm leaves closed connections behind in the sign-in queue: their checks are dropped unrun.
+      const closed = new AbortController()
+      const abort = (): void => closed.abort()
+      const conn = client.conn as unknown as Writable
+      if (conn.destroyed) abort()
+      else conn.once('close', abort)
+      authenticator.authenticate({ username, credential: password.toString('utf8'), ...mqttOrigin(client), signal: closed.signal }).finally(() => {
+        conn.off('close', abort)
+      }).then((signIn) => {
         if (!signIn.ok) {
           callback(refusal(SIGN_IN_REFUSAL[signIn.reason], signIn.message), null)
           return

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import type { Config } from '../../config/env'
+import type { OutboundGuard } from '../outbound/address-guard'
 import { IntercomError } from '../errors'
 import { createApnsChannel } from './apns'
 import type { PushChannel } from './channel'
@@ -32,9 +33,9 @@ function serviceAccountOf (value: string): ServiceAccount {
 }
 
 /** The push channels this node's configuration enables. */
-export function pushChannelsFromConfig (config: Config, vapid: VapidKeys | null): PushChannel[] {
+export function pushChannelsFromConfig (config: Config, vapid: VapidKeys | null, outbound: OutboundGuard): PushChannel[] {
   const channels: PushChannel[] = []
-  if (vapid !== null) channels.push(createWebPushChannel({ vapid, timeoutMs: config.PUSH_TIMEOUT_MS }))
+  if (vapid !== null) channels.push(createWebPushChannel({ vapid, timeoutMs: config.PUSH_TIMEOUT_MS, outbound }))
   if (config.APNS_KEY_ID !== undefined && config.APNS_TEAM_ID !== undefined && config.APNS_KEY !== undefined && config.APNS_BUNDLE_ID !== undefined) {
     channels.push(createApnsChannel({
       keyId: config.APNS_KEY_ID,

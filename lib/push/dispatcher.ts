@@ -16,16 +16,17 @@ export interface PushFailure {
   reason: string
 }
 
-export interface PushCounters {
-  /** Invites to a resident that had an open connection: no push. */
-  skippedOnline: number
-  accepted: number
-  retried: number
-  gone: number
-  failed: number
-  /** Pushes not queued because the queue was full. */
-  dropped: number
+/** What one push attempt came to: accepted, to be retried, the subscription gone, or failed for good. */
+export type PushResult = 'accepted' | 'retried' | 'gone' | 'failed'
+
+/** Where the dispatcher reports what it does; the node's metrics. */
+export interface PushReport {
+  attempt (channel: Subscription['kind'], result: PushResult): void
+  /** A push not sent: the resident had an open connection, or the queue was full. */
+  skipped (reason: 'online' | 'queue_full'): void
 }
+
+const SILENT: PushReport = { attempt: () => {}, skipped: () => {} }
 
 export interface PushDispatcherOptions {
   publisher: Publisher
@@ -42,11 +43,13 @@ export interface PushDispatcherOptions {
   onFailed?: (failure: PushFailure) => void
   /** A push service accepted an invite for this resident (the first of its subscriptions, and any after). */
   onInvitePushed?: (callId: string, residentId: string) => void
+  report?: PushReport
   now?: () => number
 }
 
 export interface PushDispatcher {
-  readonly counters: PushCounters
+  /** Pushes waiting on this node: queued, being sent, or between retries. */
+  readonly depth: number
   close (): Promise<void>
 }
 
@@ -70,7 +73,7 @@ export function startPushDispatcher (options: PushDispatcherOptions): PushDispat
   const { store, connections, logger } = options
   const now = options.now ?? Date.now
   const channels = new Map(options.channels.map((c) => [c.kind, c]))
-  const counters: PushCounters = { skippedOnline: 0, accepted: 0, retried: 0, gone: 0, failed: 0, dropped: 0 }
+  const report = options.report ?? SILENT
   const queue: Job[] = []
   const retryTimers = new Set<NodeJS.Timeout>()
   const running = new Set<Promise<void>>()
@@ -94,28 +97,29 @@ export function startPushDispatcher (options: PushDispatcherOptions): PushDispat
 
   async function attempt (job: Job, channel: PushChannel): Promise<void> {
     const outcome = await channel.send(job.subscription, job.delivery)
+    const kind = job.subscription.kind
     switch (outcome.status) {
       case 'accepted':
-        counters.accepted++
+        report.attempt(kind, 'accepted')
         if (job.delivery.payload.type === 'call.incoming') options.onInvitePushed?.(job.delivery.payload.call_id, job.subscription.resident_id)
         return
       case 'gone':
-        counters.gone++
+        report.attempt(kind, 'gone')
         await store.remove(job.subscription.subscription_id)
         fail(job, `gone (${outcome.detail}): subscription removed`)
         return
       case 'failed':
-        counters.failed++
+        report.attempt(kind, 'failed')
         fail(job, outcome.detail)
         return
       case 'retry': {
         const at = now() + Math.min(options.retryBaseMs * 2 ** job.attempts, MAX_RETRY_DELAY_MS)
         if (at >= job.delivery.expiresAt || closed) {
-          counters.failed++
+          report.attempt(kind, 'failed')
           fail(job, `expired after ${job.attempts + 1} attempts (${outcome.detail})`)
           return
         }
-        counters.retried++
+        report.attempt(kind, 'retried')
         waiting++
         const timer = setTimeout(() => {
           retryTimers.delete(timer)
@@ -146,7 +150,7 @@ export function startPushDispatcher (options: PushDispatcherOptions): PushDispat
 
   function enqueue (subscription: Subscription, delivery: PushDelivery): void {
     if (queue.length + waiting + running.size >= options.maxQueue) {
-      counters.dropped++
+      report.skipped('queue_full')
       logger.warn({ subscription: subscription.subscription_id }, 'push queue full: push dropped')
       return
     }
@@ -156,7 +160,7 @@ export function startPushDispatcher (options: PushDispatcherOptions): PushDispat
 
   async function invite (cue: Extract<PushCue, { kind: 'invite' }>): Promise<void> {
     if (await connections.isOnline(cue.residentId)) {
-      counters.skippedOnline++
+      report.skipped('online')
       return
     }
     const subscriptions = (await store.list(cue.residentId)).filter((s) => channels.has(s.kind))
@@ -185,7 +189,7 @@ export function startPushDispatcher (options: PushDispatcherOptions): PushDispat
     const key = `${callId}|${cue.residentId}`
     const step = cue.kind === 'invite' ? () => invite(cue) : () => ringOver(cue)
     if (!tails.has(key) && tails.size >= options.maxQueue) {
-      counters.dropped++
+      report.skipped('queue_full')
       logger.warn({ callId, residentId: cue.residentId }, 'push intake full: push dropped')
       return
     }
@@ -204,7 +208,7 @@ export function startPushDispatcher (options: PushDispatcherOptions): PushDispat
   })
 
   return {
-    counters,
+    get depth () { return queue.length + waiting + running.size },
     async close () {
       untap()
       await Promise.all([...tails.values()])

@@ -1,4 +1,7 @@
+import { Agent, globalAgent } from 'node:https'
+import { isIP } from 'node:net'
 import webPush, { WebPushError } from 'web-push'
+import type { OutboundGuard } from '../outbound/address-guard'
 import { outcomeOfStatus, type PushChannel } from './channel'
 
 export interface VapidKeys {
@@ -14,7 +17,7 @@ export interface VapidKeys {
  * (RFC 8292), through the `web-push` package: the TTL is the seconds left to the
  * push's expiry, invites are `Urgency: high`.
  */
-export function createWebPushChannel (options: { vapid: VapidKeys, timeoutMs: number, now?: () => number }): PushChannel {
+export function createWebPushChannel (options: { vapid: VapidKeys, timeoutMs: number, outbound: OutboundGuard, now?: () => number }): PushChannel {
   const now = options.now ?? Date.now
   const vapidDetails = { subject: options.vapid.subject, publicKey: options.vapid.publicKey, privateKey: options.vapid.privateKey }
   return {
@@ -22,6 +25,10 @@ export function createWebPushChannel (options: { vapid: VapidKeys, timeoutMs: nu
     async send (subscription, delivery) {
       if (subscription.kind !== 'webpush') return { status: 'failed', detail: `not a webpush subscription: ${subscription.kind}` }
       const ttl = Math.max(0, Math.ceil((delivery.expiresAt - now()) / 1000))
+      // An address is not looked up, so it is checked here; a name is checked by the agent's lookup, at connect.
+      const host = new URL(subscription.endpoint).hostname.replace(/^\[(.*)\]$/, '$1')
+      const refused = isIP(host) === 0 ? null : options.outbound.refusal(host)
+      if (refused !== null) return { status: 'failed', detail: `endpoint refused: ${refused}` }
       try {
         await webPush.sendNotification({ endpoint: subscription.endpoint, keys: subscription.keys }, JSON.stringify(delivery.payload), {
           vapidDetails,
@@ -29,12 +36,16 @@ export function createWebPushChannel (options: { vapid: VapidKeys, timeoutMs: nu
           urgency: 'high',
           topic: delivery.topic,
           contentEncoding: 'aes128gcm',
-          timeout: options.timeoutMs
+          timeout: options.timeoutMs,
+          // The process's TLS settings (extra CAs) with the guarded lookup.
+          agent: new Agent({ ...globalAgent.options, lookup: options.outbound.lookup })
         })
         return { status: 'accepted' }
       } catch (err) {
         if (err instanceof WebPushError) return outcomeOfStatus(err.statusCode)
-        return { status: 'retry', detail: (err as { code?: string }).code ?? (err as Error).message }
+        const code = (err as { code?: string }).code
+        if (code === 'EOUTBOUNDREFUSED') return { status: 'failed', detail: `endpoint refused: ${(err as Error).message}` }
+        return { status: 'retry', detail: code ?? (err as Error).message }
       }
     }
   }

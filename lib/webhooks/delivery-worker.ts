@@ -3,11 +3,8 @@ import { nextAttemptAt, type RetryPolicy } from './backoff'
 import type { SendWebhook } from './sender'
 import type { ClaimedDelivery, WebhookStore } from './webhook-store'
 
-export interface DeliveryCounters {
-  delivered: number
-  failedAttempts: number
-  gaveUp: number
-}
+/** What became of one delivery attempt: delivered, failed (to be retried) or failed for good. */
+export type DeliveryResult = 'delivered' | 'failed' | 'gave_up'
 
 export interface DeliveryWorkerOptions {
   store: WebhookStore
@@ -20,7 +17,8 @@ export interface DeliveryWorkerOptions {
   /** Lanes made due by other nodes are noticed within this. */
   pollMs: number
   logger: Logger
-  counters: DeliveryCounters
+  /** Told of every attempt's result. */
+  onAttempt: (result: DeliveryResult) => void
   now?: () => number
 }
 
@@ -36,7 +34,7 @@ export interface DeliveryWorker {
  * the outcome, so deliveries queued by a node that died are taken over.
  */
 export function startDeliveryWorker (options: DeliveryWorkerOptions): DeliveryWorker {
-  const { store, send, retry, logger, counters } = options
+  const { store, send, retry, logger, onAttempt } = options
   const now = options.now ?? Date.now
   const inFlight = new Set<Promise<void>>()
   let stopped = false
@@ -54,14 +52,13 @@ export function startDeliveryWorker (options: DeliveryWorkerOptions): DeliveryWo
     const result = await send({ url: webhook.url, secret: webhook.secret, id: delivery.id, type: delivery.type, body: delivery.body })
     const attempts = delivery.attempts + 1
     if (result.ok) {
-      counters.delivered++
+      onAttempt('delivered')
       await store.complete(lane, delivery.id, now())
       return
     }
-    counters.failedAttempts++
     const at = nextAttemptAt(retry, delivery.created_at, attempts, now())
+    onAttempt(at === null ? 'gave_up' : 'failed')
     if (at === null) {
-      counters.gaveUp++
       logger.warn({ webhookId, delivery: delivery.id, type: delivery.type, attempts, outcome: result.outcome }, 'webhook delivery given up: its retry window is over')
       await store.complete(lane, delivery.id, now())
       return

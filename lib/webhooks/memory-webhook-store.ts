@@ -31,6 +31,11 @@ export function createMemoryWebhookStore (): WebhookStore {
     async get (webhookId) {
       return webhooks.get(webhookId) ?? null
     },
+    async backlog () {
+      let sum = 0
+      for (const n of pending.values()) sum += n
+      return sum
+    },
     async remove (webhookId) {
       pending.delete(webhookId)
       return webhooks.delete(webhookId)

@@ -137,6 +137,10 @@ export function createRedisWebhookStore (options: RedisWebhookStoreOptions): Web
       const json = await redis.hget(keys.registry, webhookId)
       return json === null ? null : JSON.parse(json) as StoredWebhook
     },
+    async backlog () {
+      const counts = await redis.hvals(keys.pending)
+      return counts.reduce((sum, n) => sum + Number(n), 0)
+    },
     async remove (webhookId) {
       const removed = await redis.hdel(keys.registry, webhookId)
       await redis.hdel(keys.pending, webhookId)

@@ -61,6 +61,9 @@ export interface WebhookStore {
   /** The head failed: store its attempts and try it again at `at`. */
   reschedule (lane: string, delivery: Delivery, at: number): Promise<void>
 
+  /** Deliveries pending for all webhooks (in the whole cluster with Redis). */
+  backlog (): Promise<number>
+
   /** Records a device's online flag; returns the one recorded before (null: none yet). */
   swapDeviceOnline (deviceId: string, online: boolean): Promise<boolean | null>
 

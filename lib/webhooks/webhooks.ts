@@ -5,10 +5,11 @@ import { IntercomError } from '../errors'
 import type { Identity } from '../identity'
 import type { CallView } from '../calls/view'
 import type { RetryPolicy } from './backoff'
-import { startDeliveryWorker, type DeliveryCounters } from './delivery-worker'
+import { startDeliveryWorker, type DeliveryResult } from './delivery-worker'
 import type { QueuedEvent, WebhookEventType } from './events'
 import { callRecordOf } from './call-record'
 import { observe, orderKeys, type Observed } from './producer'
+import type { OutboundGuard } from '../outbound/address-guard'
 import { createWebhookSender, type SendWebhook } from './sender'
 import type { StoredWebhook, Webhook, WebhookStore } from './webhook-store'
 
@@ -41,14 +42,21 @@ export interface WebhooksOptions {
   finalSession?: (callId: string) => Promise<CallView | null>
   /** For tests of the transport; the real signed POST otherwise. */
   send?: SendWebhook
+  /** Told of queued and dropped events and of every delivery attempt. */
+  report?: WebhookReport
+  /** Refuses URLs on this host or private networks, at registration and at each delivery. */
+  outbound?: OutboundGuard
   now?: () => number
 }
 
-export interface WebhookCounters extends DeliveryCounters {
-  queued: number
-  /** Events not queued: a full queue, an oversized body, or a full intake. */
-  dropped: number
+/** Where webhooks report what they do; the node's metrics. */
+export interface WebhookReport {
+  attempt (result: DeliveryResult): void
+  /** Deliveries queued, or not queued: a full queue, an oversized body, or a full intake. */
+  events (result: 'queued' | 'dropped', count: number): void
 }
+
+const SILENT: WebhookReport = { attempt: () => {}, events: () => {} }
 
 export interface CreateWebhookInput {
   url: string
@@ -62,7 +70,8 @@ export interface Webhooks {
   remove (webhookId: string): Promise<void>
   /** An event that no server publish carries (`push.failed`); ordered with its call. */
   emit (type: WebhookEventType, orderKey: string, data: Record<string, unknown>): void
-  readonly counters: WebhookCounters
+  /** Deliveries pending for all webhooks (the whole cluster with Redis). */
+  backlog (): Promise<number>
   close (): Promise<void>
 }
 
@@ -90,17 +99,17 @@ export function checkWebhookUrl (url: string): void {
 export function startWebhooks (options: WebhooksOptions): Webhooks {
   const { store, logger, limits } = options
   const now = options.now ?? Date.now
-  const counters: WebhookCounters = { queued: 0, dropped: 0, delivered: 0, failedAttempts: 0, gaveUp: 0 }
+  const report = options.report ?? SILENT
   const worker = startDeliveryWorker({
     store,
-    send: options.send ?? createWebhookSender({ timeoutMs: options.timeoutMs, now }),
+    send: options.send ?? createWebhookSender({ timeoutMs: options.timeoutMs, now, ...(options.outbound === undefined ? {} : { outbound: options.outbound }) }),
     retry: options.retry,
     concurrency: options.concurrency,
     // An attempt ends within the timeout; the margin covers recording its outcome.
     leaseMs: options.timeoutMs + 5000,
     pollMs: options.pollMs,
     logger,
-    counters,
+    onAttempt: (result) => report.attempt(result),
     now
   })
 
@@ -110,13 +119,13 @@ export function startWebhooks (options: WebhooksOptions): Webhooks {
 
   function inOrder (orderKey: string, step: () => Promise<void>): void {
     if (intake >= limits.maxIntake) {
-      counters.dropped++
+      report.events('dropped', 1)
       logger.warn({ orderKey }, 'webhook intake full: event dropped')
       return
     }
     intake++
     const tail = (tails.get(orderKey) ?? Promise.resolve()).then(step).catch((err: unknown) => {
-      counters.dropped++
+      report.events('dropped', 1)
       logger.warn({ err, orderKey }, 'could not queue a webhook event')
     }).finally(() => {
       intake--
@@ -130,15 +139,15 @@ export function startWebhooks (options: WebhooksOptions): Webhooks {
     const createdAt = now()
     const body = JSON.stringify({ id, type, created_at: createdAt, data })
     if (Buffer.byteLength(body) > limits.maxBodyBytes) {
-      counters.dropped++
+      report.events('dropped', 1)
       logger.warn({ type, orderKey, bytes: Buffer.byteLength(body) }, 'webhook event too large: dropped')
       return
     }
     const event: QueuedEvent = { id, type, created_at: createdAt, body }
     const result = await store.enqueue(event, orderKey, limits.maxPendingPerWebhook, createdAt)
-    counters.queued += result.queued
+    report.events('queued', result.queued)
     if (result.dropped.length > 0) {
-      counters.dropped += result.dropped.length
+      report.events('dropped', result.dropped.length)
       logger.warn({ type, webhooks: result.dropped }, 'webhook queue full: event dropped for these webhooks')
     }
     if (result.queued > 0) worker.wake()
@@ -169,6 +178,7 @@ export function startWebhooks (options: WebhooksOptions): Webhooks {
   return {
     async create (actor, input) {
       checkWebhookUrl(input.url)
+      await options.outbound?.checkUrl(input.url, 'url')
       const webhook: StoredWebhook = {
         webhook_id: `wh_${randomBytes(8).toString('hex')}`,
         url: input.url,
@@ -190,7 +200,7 @@ export function startWebhooks (options: WebhooksOptions): Webhooks {
     emit (type, orderKey, data) {
       inOrder(orderKey, () => queue(type, orderKey, data))
     },
-    counters,
+    backlog: () => store.backlog(),
     async close () {
       untap()
       await Promise.all([...tails.values()])

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { createFairGate, GateFullError } from '../../lib/auth/fair-gate'
+import { createFairGate, GateAbandonedError, GateFullError } from '../../lib/auth/fair-gate'
 
 /** A job that runs until released, recording when it started. */
 function controlled (log: string[], name: string): { job: () => Promise<string>, release: () => void } {
@@ -69,5 +69,26 @@ t.test('a failing job frees its place', async (t) => {
   const gate = createFairGate({ concurrency: 1, maxWaiting: 1, maxWaitingPerKey: 1 })
   await t.rejects(gate.run('a', async () => { throw new Error('boom') }), /boom/)
   t.equal(await gate.run('a', async () => 'next'), 'next')
+  t.equal(gate.running, 0)
+})
+
+t.test('a waiting job whose caller gives up never runs and frees its place in the queue', async (t) => {
+  const gate = createFairGate({ concurrency: 1, maxWaiting: 1, maxWaitingPerKey: 1 })
+  const log: string[] = []
+  const running = controlled(log, 'running')
+  const first = gate.run('a', running.job)
+  const gone = new AbortController()
+  const abandoned = gate.run('b', async () => { log.push('abandoned'); return 'abandoned' }, gone.signal)
+  t.equal(gate.waiting, 1)
+  gone.abort()
+  await t.rejects(abandoned, GateAbandonedError)
+  t.equal(gate.waiting, 0, 'its waiting place is free at once')
+  const later = controlled(log, 'later')
+  const next = gate.run('b', later.job)
+  running.release()
+  later.release()
+  t.same(await Promise.all([first, next]), ['running', 'later'])
+  t.same(log, ['running', 'later'], 'the abandoned job never ran')
+  await t.rejects(gate.run('c', async () => 'never', AbortSignal.abort()), GateAbandonedError, 'an already aborted caller is refused at once')
   t.equal(gate.running, 0)
 })

@@ -6,6 +6,9 @@ import { startNode, type IntercomNode, type NodeOptions } from '../../lib/node'
 
 export const DEMO_DIRECTORY = path.resolve(__dirname, '..', '..', '..', 'config', 'demo-directory.json')
 
+/** The push and webhook stand-ins of the tests listen on loopback: the outbound guard lets the node reach them. */
+export const LOCAL_STAND_INS = '127.0.0.1/32'
+
 /** Demo secrets, by identity name. */
 export const SECRETS: Record<string, string> = {
   'device/1': 'door-1-secret',
@@ -48,7 +51,7 @@ export async function startTestNode (t: Teardown, env: Record<string, string> = 
     await freshRedis(suiteRedis)
     env = { ...env, REDIS_URL: suiteRedis }
   }
-  const config = loadConfig({ MQTT_PORT: '0', HTTP_PORT: '0', HOST: '127.0.0.1', INTERCOM_DIRECTORY: DEMO_DIRECTORY, ...env })
+  const config = loadConfig({ MQTT_PORT: '0', HTTP_PORT: '0', HOST: '127.0.0.1', INTERCOM_DIRECTORY: DEMO_DIRECTORY, OUTBOUND_ALLOW_NETWORKS: LOCAL_STAND_INS, ...env })
   const node = await startNode({ config, logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), ...hooks })
   t.teardown(() => node.close())
   return {

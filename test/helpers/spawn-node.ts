@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import path from 'node:path'
+import { LOCAL_STAND_INS } from './node'
 
 export const BIN = path.resolve(__dirname, '..', '..', 'bin', 'intercom-broker.js')
 
@@ -16,7 +17,7 @@ interface Teardown { teardown (fn: () => unknown): void }
 /** Runs the real bin until it logs its ports; killed at teardown if still alive. */
 export function spawnNode (t: Teardown, env: Record<string, string> = {}): Promise<SpawnedNode> {
   const child = spawn(process.execPath, [BIN], {
-    env: { ...process.env, MQTT_PORT: '0', HTTP_PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
+    env: { ...process.env, MQTT_PORT: '0', HTTP_PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', OUTBOUND_ALLOW_NETWORKS: LOCAL_STAND_INS, ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   let stdout = ''

@@ -2,7 +2,7 @@ import { Writable } from 'node:stream'
 import pino from 'pino'
 import { loadConfig } from '../../config/env'
 import { startNode } from '../../lib/node'
-import { DEMO_DIRECTORY, type TestNode } from '../helpers/node'
+import { DEMO_DIRECTORY, LOCAL_STAND_INS, type TestNode } from '../helpers/node'
 
 interface Teardown { teardown (fn: () => unknown): void }
 
@@ -17,7 +17,7 @@ export async function startLoggedNode (t: Teardown, env: Record<string, string> 
       done()
     }
   })
-  const config = loadConfig({ MQTT_PORT: '0', HTTP_PORT: '0', HOST: '127.0.0.1', INTERCOM_DIRECTORY: DEMO_DIRECTORY, ...env })
+  const config = loadConfig({ MQTT_PORT: '0', HTTP_PORT: '0', HOST: '127.0.0.1', INTERCOM_DIRECTORY: DEMO_DIRECTORY, OUTBOUND_ALLOW_NETWORKS: LOCAL_STAND_INS, ...env })
   const node = await startNode({ config, logger: pino({ level: 'info' }, sink) })
   t.teardown(() => node.close())
   return {

@@ -80,7 +80,9 @@ export function webhookStoreSuite (t: tap.Test, name: string, make: () => Promis
     t.same(await store.enqueue(event('e1'), 'call:c1', 2, T0), { queued: 1, dropped: [] })
     t.same(await store.enqueue(event('e2'), 'call:c2', 2, T0), { queued: 1, dropped: [] })
     t.same(await store.enqueue(event('e3', 'call.ended'), 'call:c2', 2, T0), { queued: 1, dropped: ['wh_slow'] }, 'the full one drops, the other still gets it')
+    t.equal(await store.backlog(), 3, 'the backlog counts every webhook\'s pending deliveries')
     await store.complete(laneOf('wh_slow', 'call:c1'), 'e1', T0)
+    t.equal(await store.backlog(), 2, 'a completed delivery leaves the backlog')
     t.same(await store.enqueue(event('e4'), 'call:c3', 2, T0), { queued: 1, dropped: [] }, 'a completed delivery frees its place')
   })
 
