@@ -67,11 +67,14 @@ export class CallService {
     assertMayStart(actor, deviceId)
     await this.#limit(actor)
     if (!directory.hasDevice(deviceId)) throw new IntercomError('not_found', `no device ${deviceId} in the directory`)
-    const known = request.requestId === undefined ? null : await store.callOfRequest(deviceId, request.requestId)
-    if (known !== null) return this.#retried(known, request)
     this.#assertProvider(request.provider)
     const targets = [...ringTargets(directory, request)]
-    const [busy, activeCall] = await Promise.all([store.connectedResidents(targets), store.activeCallOfDevice(deviceId)])
+    const [busy, activeCall, retried] = await Promise.all([
+      store.connectedResidents(targets),
+      store.activeCallOfDevice(deviceId),
+      request.requestId === undefined ? null : store.callOfRequest(deviceId, request.requestId)
+    ])
+    if (retried !== null) return this.#retried(retried, request)
     const now = this.#now()
     const result = startCall({
       callId: newCallId(now),
