@@ -3,5 +3,5 @@
 const neostandard = require('neostandard')
 
 module.exports = [
-  ...neostandard({ ts: true, ignores: ['dist/**', 'coverage/**', '.tap/**'] })
+  ...neostandard({ ts: true, ignores: ['dist/**', 'coverage/**', '.tap/**', '.stryker-tmp/**', 'reports/**'] })
 ]

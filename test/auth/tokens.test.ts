@@ -25,8 +25,8 @@ function bearer (jwt: string): string {
 t.test('HS256 tokens: accepted as MQTT password and HTTP bearer; every bad token refused', async (t) => {
   const { mqttUrl, httpUrl } = await startTestNode(t, { INTERCOM_DIRECTORY: directoryCopy(t), AUTH_JWT_SECRET: SECRET, AUTH_JWT_AUDIENCE: AUDIENCE })
   const valid = await token('resident/2', { audience: AUDIENCE })
-  t.ok((await connect(t, mqttUrl, 'resident/2', { secret: valid })).client.connected, 'valid token over MQTT')
-  t.ok((await connect(t, mqttUrl, 'resident/2')).client.connected, 'the secret still works')
+  await t.resolves(connect(t, mqttUrl, 'resident/2', { secret: valid }), 'valid token over MQTT')
+  await t.resolves(connect(t, mqttUrl, 'resident/2'), 'the secret still works')
   const service = await token('service/ops', { audience: AUDIENCE })
   t.equal((await request(httpUrl, 'GET', '/api/admin/directory', { as: bearer(service) })).status, 200, 'valid token over HTTP')
   t.equal((await request(httpUrl, 'GET', '/api/admin/directory', { as: bearer(valid) })).status, 403, 'a resident token is that resident')
@@ -60,7 +60,7 @@ t.test('a connection made with a token closes when the token expires', async (t)
 t.test('an entry without a secret signs in only with a token', async (t) => {
   const { mqttUrl, httpUrl } = await startTestNode(t, { INTERCOM_DIRECTORY: directoryCopy(t), AUTH_JWT_SECRET: SECRET })
   t.equal((await admin(httpUrl, 'PUT', '/api/admin/residents/app-only', {})).status, 200)
-  t.ok((await connect(t, mqttUrl, 'resident/app-only', { secret: await token('resident/app-only') })).client.connected)
+  await t.resolves(connect(t, mqttUrl, 'resident/app-only', { secret: await token('resident/app-only') }), 'connects')
   await t.rejects(connect(t, mqttUrl, 'resident/app-only', { secret: '' }), /Bad username or password/)
   await t.rejects(connect(t, mqttUrl, 'resident/app-only', { secret: 'anything' }), /Bad username or password/)
 })
@@ -74,7 +74,7 @@ for (const alg of ['ES256', 'RS256'] as const) {
   t.test(`${alg} tokens verify against AUTH_JWT_PUBLIC_KEY; the key decides the algorithm`, async (t) => {
     const { publicKey, privateKey } = await generateKeyPair(alg)
     const { mqttUrl } = await startTestNode(t, { AUTH_JWT_PUBLIC_KEY: await exportSPKI(publicKey) })
-    t.ok((await connect(t, mqttUrl, 'device/1', { secret: await token('device/1', { key: privateKey, alg }) })).client.connected)
+    await t.resolves(connect(t, mqttUrl, 'device/1', { secret: await token('device/1', { key: privateKey, alg }) }), 'connects')
     const other = await generateKeyPair(alg)
     await t.rejects(connect(t, mqttUrl, 'device/1', { secret: await token('device/1', { key: other.privateKey, alg }) }), /Bad username or password/, 'another key')
     await t.rejects(connect(t, mqttUrl, 'device/1', { secret: await token('device/1') }), /Bad username or password/, 'an HS256 token')

@@ -128,6 +128,7 @@ t.test('MQTT over WebSocket is not cut by the HTTP idle timeout', async (t) => {
   const door = await connect(t, wsUrl, 'device/1', { keepalive: 60 })
   let closed = false
   door.client.once('close', () => { closed = true })
+  // Nothing marks a timeout that did not fire: outlast it five times over.
   await settle(1500)
   t.notOk(closed, 'a quiet WebSocket connection outlives the HTTP idle timeout')
 })

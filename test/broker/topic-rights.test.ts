@@ -2,8 +2,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import t from 'tap'
-import { connect, settle, type TestClient } from '../helpers/mqtt'
+import { connect, type TestClient } from '../helpers/mqtt'
 import { startTestNode } from '../helpers/node'
+import { flush } from '../helpers/wait'
 
 const GRANTED = 1
 const REFUSED = 128
@@ -96,7 +97,7 @@ t.test('publish rights: only allowed publishes reach a subscriber; server-only t
     const c = await clientOf(t, mqttUrl, clients, name)
     await c.client.publishAsync(topic, JSON.stringify({ forged: topic, by: name }), { qos: 1, retain: true })
   }
-  await settle()
+  await flush(spy, spy)
   for (const [name, topic, forwarded] of FORWARD_CASES) {
     const seen = spy.messages.some((m) => m.topic === topic && m.json.forged === topic && m.json.by === name)
     t.equal(seen, forwarded, `${name} publishing on ${topic}: ${forwarded ? 'forwarded' : 'never reaches a subscriber'}`)
@@ -105,7 +106,7 @@ t.test('publish rights: only allowed publishes reach a subscriber; server-only t
 
   const late = await connect(t, mqttUrl, 'service/ops')
   await late.subscribe('#')
-  await settle()
+  await flush(late, late)
   t.same(late.messages.filter((m) => m.json.forged !== undefined && m.topic !== 'system/maintenance' && m.topic !== 'meters/a/power'), [], 'no refused publish was retained')
 })
 
@@ -144,7 +145,7 @@ t.test('an integration client subscribed to # never receives server-only topics'
   await ops.waitFor((m) => m.topic === 'users/2/calls/incoming' && m.json.forged === undefined)
   await ops.waitFor((m) => m.topic === 'devices/1/status' && m.json.forged === undefined)
   await ops.waitFor((m) => m.topic === 'anything/else')
-  await settle()
+  await flush(ops, wide, ops)
   t.same(wide.messages.map((m) => m.topic).sort(), ['anything/else', 'system/notice'], 'the # client got neither the invite nor the status')
   t.same(ops.messages.filter((m) => m.json.forged !== undefined), [], 'a service never got the forged server-only messages')
 })

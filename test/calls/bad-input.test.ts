@@ -1,6 +1,7 @@
 import t from 'tap'
 import { request } from '../helpers/http'
-import { settle, type TestClient } from '../helpers/mqtt'
+import type { TestClient } from '../helpers/mqtt'
+import { flush } from '../helpers/wait'
 import { actHttp, callHttp, clear, party, session, startScene, waitAction, waitEnded } from './helpers'
 
 /**
@@ -102,7 +103,7 @@ t.test('bad input over HTTP and MQTT is refused clearly and changes nothing', as
 
   const callId = (await callHttp(base, { household_number: '101' })).call_id as string
   await everything.waitFor((m) => m.topic === `calls/${callId}/events`)
-  await settle()
+  await flush(everything, ...clients)
   clear(...clients)
 
   t.test('over HTTP', async (t) => {
@@ -112,7 +113,7 @@ t.test('bad input over HTTP and MQTT is refused clearly and changes nothing', as
       t.match(result.body, { code: c.status, error: c.error, data: null }, `${c.name}: envelope`)
       t.match(result.body.message, c.message, `${c.name}: ${result.body.message}`)
     }
-    await settle()
+    await flush(everything, everything)
     t.same(everything.messages.map((m) => m.topic), [], 'no bad HTTP request reached a topic')
   })
 
@@ -130,7 +131,7 @@ t.test('bad input over HTTP and MQTT is refused clearly and changes nothing', as
       if (echoed) t.equal(reply.json.request_id, requestId, `${c.name}: request_id echoed`)
       else t.notOk('request_id' in reply.json, `${c.name}: no request_id to echo`)
     }
-    await settle()
+    await flush(everything, everything)
     const seen = everything.messages.map((m) => m.topic)
     t.ok(seen.length > 0 && seen.every((topic) => /^(users\/2|devices\/1)\/calls\/error$/.test(topic)), 'bad MQTT requests reached only the sender\'s error topic')
   })
@@ -139,7 +140,7 @@ t.test('bad input over HTTP and MQTT is refused clearly and changes nothing', as
     const overWs = await party(t, scene.node.wsUrl, 'resident/3', 'users/3/#')
     await overWs.publish('users/3/calls/action', JSON.stringify({ request_id: 'ws', call_id: callId, action: 'answered', reason: HUGE }))
     t.match((await overWs.waitFor((m) => m.topic === 'users/3/calls/error')).json, { error: 'payload_too_large' })
-    await settle()
+    await flush(scene.service, overWs)
     t.ok(overWs.client.connected, 'still connected')
   })
 

@@ -1,6 +1,7 @@
 import t from 'tap'
 import { CALL_ID_PATTERN } from '../../lib/calls/call-id'
-import { settle, type Received, type TestClient } from '../helpers/mqtt'
+import type { Received, TestClient } from '../helpers/mqtt'
+import { flush } from '../helpers/wait'
 import { actHttp, actMqtt, callHttp, callMqtt, getSession, lines, session, startScene, waitAction, waitEnded, type Scene } from './helpers'
 
 type Test = tap.Test
@@ -39,9 +40,9 @@ async function checkStart (t: Test, scene: Scene, callId: string, targets: strin
   }
 }
 
-/** Lets stray messages arrive, then compares everything each party received. */
+/** Flushes every party's messages, then compares everything each received. */
 async function checkAll (t: Test, scene: Scene, expected: { device: string[], service: string[], residents: Record<string, string[]> }): Promise<void> {
-  await settle()
+  await flush(scene.service, scene.device, scene.service, ...Object.values(scene.residents))
   t.same(lines(scene.device), expected.device, 'device 1 got exactly these')
   for (const [r, client] of Object.entries(scene.residents)) {
     t.same(lines(client), expected.residents[r] ?? [], `resident ${r} got exactly these`)

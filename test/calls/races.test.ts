@@ -1,6 +1,7 @@
 import t from 'tap'
 import { request } from '../helpers/http'
-import { settle, type TestClient } from '../helpers/mqtt'
+import type { TestClient } from '../helpers/mqtt'
+import { flush } from '../helpers/wait'
 import { actHttp, actMqtt, callHttp, clear, lines, session, startScene, waitEnded, type Scene } from './helpers'
 import { meetingPoint } from './race-seam'
 
@@ -70,7 +71,7 @@ t.test('two residents answer between each other\'s read and write: exactly one w
 
     t.equal((await actHttp(base, 'device/1', callId, 'hangup')).status, 200)
     await waitEnded(scene.service, callId)
-    await settle()
+    await flush(scene.service, ...everyone(scene))
     if (viaR2 === null) t.equal(refusalOf(r2, callId), winner === '3' ? 'invalid_transition' : null, 'resident 2 over MQTT: refused only if it lost')
     const loserLines = [`control cancelled reason=answered_elsewhere r=${winner} #2`, 'incoming #1']
     if (mixed && loser === '2') loserLines.unshift('error invalid_transition')
@@ -109,7 +110,7 @@ t.test('an answer meets the ring timeout between read and write: exactly one win
       t.match(answer, { status: 409, body: { error: 'invalid_transition' } }, 'the late answer is refused')
     }
     await waitEnded(scene.service, callId)
-    await settle()
+    await flush(scene.service, ...everyone(scene))
     const expected = outcome === 'answer'
       ? ['control ringing #1', 'control answered r=2 #2', 'control hangup r=2 #3']
       : ['control ringing #1', 'control timeout #2']
@@ -132,7 +133,7 @@ t.test('a hangup meets the maximum duration between read and write: exactly one 
     const met = meet.arm((e) => e.type === 'action' && e.action === 'hangup' ? 'hangup' : e.type === 'timer' && e.timer === 'max_duration' ? 'timer' : null, chosen)
     const [hangup] = await Promise.all([actHttp(base, 'device/1', callId, 'hangup'), met])
     await waitEnded(scene.service, callId)
-    await settle()
+    await flush(scene.service, ...everyone(scene))
     const ended = await session(base, callId)
     const outcome = ended.end_reason === 'hangup' ? 'hangup' : 'timer'
     outcomes.add(outcome)
@@ -162,7 +163,7 @@ t.test('end-session crossing an answer: exactly one end', async (t) => {
       () => request(base, 'POST', '/api/mqtt/end-session', { as: 'service/ops', body: { call_id: callId, reason: 'maintenance' } }))
     t.equal(end.status, 200, `round ${round}: end-session always succeeds`)
     await waitEnded(scene.service, callId)
-    await settle()
+    await flush(scene.service, ...everyone(scene))
 
     const ended = await session(base, callId)
     const answeredFirst = ended.resident_id === '2'
@@ -211,7 +212,7 @@ async function answerMeets (t: tap.Test, action: 'decline_all' | 'unlock', endRe
       t.match(answer, { status: 409, body: { error: 'invalid_transition' } }, 'the late answer is refused')
     }
     await waitEnded(scene.service, callId)
-    await settle()
+    await flush(scene.service, ...everyone(scene))
     t.equal(lines(scene.device).filter((l) => l.includes('#2')).length, 1, 'the device hears one outcome')
   }
   t.same([...outcomes].sort(), [action, 'answered'].sort())

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
 import { parseDirectory } from '../../lib/directory/load'
-import { settle, type TestClient } from '../helpers/mqtt'
+import type { TestClient } from '../helpers/mqtt'
+import { flush } from '../helpers/wait'
 import { DEMO_DIRECTORY } from '../helpers/node'
 import { actHttp, actMqtt, callHttp, lines, session, startScene, waitEnded } from './helpers'
 
@@ -22,7 +23,7 @@ t.test('decline_all: the call ends rejected and the other ringing residents are 
   await r2.waitFor((m) => m.topic === 'users/2/calls/incoming')
   await actMqtt(r2, 'resident/2', callId, 'decline_all', { reason: 'not now' })
   await waitEnded(scene.service, callId)
-  await settle()
+  await flush(scene.service, scene.device, scene.service, ...Object.values(scene.residents))
   t.match(await session(base, callId), { status: 'ended', end_reason: 'rejected', ended_by: 'resident/2', legs: [{ resident_id: '2', state: 'rejected' }, { resident_id: '3', state: 'cancelled' }] })
   t.same(lines(scene.device), ['control ringing #1', 'control rejected reason=not now r=2 #2'])
   t.same(lines(r2), ['incoming #1', 'control rejected reason=not now r=2 #2'])
@@ -38,7 +39,7 @@ t.test('household policy on_reject "all": one plain rejection ends the call for 
   const callId = (await callHttp(base, { household_number: '101' })).call_id as string
   t.equal((await actHttp(base, 'resident/3', callId, 'rejected')).status, 200)
   await waitEnded(scene.service, callId)
-  await settle()
+  await flush(scene.service, scene.device, scene.service, ...Object.values(scene.residents))
   t.match(await session(base, callId), { status: 'ended', end_reason: 'rejected', on_reject: 'all', legs: [{ state: 'cancelled' }, { state: 'rejected' }] })
   t.same(lines(scene.residents['2'] as TestClient), ['incoming #1', 'control cancelled reason=declined_elsewhere r=3 #2'])
 
@@ -53,7 +54,7 @@ t.test('unlock from the preview: the door opens and the call ends unlocked', asy
   const opened = await actHttp(base, 'resident/3', callId, 'unlock')
   t.match(opened, { status: 200, body: { data: { status: 'ended', end_reason: 'unlocked', resident_id: '3', ended_by: 'resident/3' } } })
   await waitEnded(scene.service, callId)
-  await settle()
+  await flush(scene.service, scene.device, scene.service, ...Object.values(scene.residents))
   t.same(lines(scene.device), ['control ringing #1', 'control unlock r=3 #2'], 'the device gets unlock')
   t.same(lines(scene.residents['2'] as TestClient), ['incoming #1', 'control cancelled reason=answered_elsewhere r=3 #2'])
   t.same(lines(scene.residents['3'] as TestClient), ['incoming #1', 'control unlock r=3 #2'])
@@ -69,7 +70,7 @@ t.test('can_unlock false: the resident may answer but not open the door (403)', 
   t.match(await actHttp(base, 'resident/3', callId, 'unlock'), { status: 403, body: { error: 'forbidden' } }, 'nor during the call')
   t.equal((await actHttp(base, 'device/1', callId, 'hangup')).status, 200)
   await waitEnded(scene.service, callId)
-  await settle()
+  await flush(scene.service, scene.device, scene.service, ...Object.values(scene.residents))
   t.notOk(lines(scene.device).some((l) => l.includes('unlock')), 'the door never got unlock')
 })
 
@@ -97,7 +98,7 @@ t.test('hang up after opening: the call ends unlocked UNLOCK_HANGUP_MS after the
   t.equal((await actHttp(base, 'resident/2', callId, 'answered')).status, 200)
   t.equal((await actHttp(base, 'resident/2', callId, 'unlock')).status, 200)
   await waitEnded(scene.service, callId)
-  await settle()
+  await flush(scene.service, scene.device, scene.service, ...Object.values(scene.residents))
   t.match(await session(base, callId), { status: 'ended', end_reason: 'unlocked', ended_by: 'system', seq: 4 })
   t.same(lines(scene.device), ['control ringing #1', 'control answered r=2 #2', 'control unlock r=2 #3', 'control unlocked r=2 #4'])
   t.same(lines(scene.residents['2'] as TestClient), ['incoming #1', 'control answered r=2 #2', 'control unlocked r=2 #4'])

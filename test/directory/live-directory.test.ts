@@ -27,17 +27,14 @@ t.test('a resident added over HTTP signs in at once, its secret stored only as a
   const put = await admin(first.httpUrl, 'PUT', '/api/admin/residents/7', { secret: 'res-7-secret' })
   t.same(put.body, { code: 0, message: 'success', data: { id: '7' } }, 'the secret is not returned')
   t.match(await admin(first.httpUrl, 'PUT', '/api/admin/households/101', { residents: ['2', '3', '7'] }), { status: 200, body: { data: { number: '101', residents: ['2', '3', '7'] } } })
-  const seven = await connect(t, first.mqttUrl, 'resident/7', { secret: 'res-7-secret' })
-  t.ok(seven.client.connected)
-  await seven.end()
+  await t.resolves(connect(t, first.mqttUrl, 'resident/7', { secret: 'res-7-secret' }).then((seven) => seven.end()), 'the new resident signs in')
   const stored = readFileSync(file, 'utf8')
   t.notOk(stored.includes('res-7-secret'), 'the clear secret is not in the file')
   t.match(JSON.parse(stored).residents.find((r: { id: string }) => r.id === '7'), { secret: /^scrypt\$/ })
 
   await first.node.close()
   const second = await startTestNode(t, { INTERCOM_DIRECTORY: file })
-  const again = await connect(t, second.mqttUrl, 'resident/7', { secret: 'res-7-secret' })
-  t.ok(again.client.connected, 'kept across the restart')
+  await t.resolves(connect(t, second.mqttUrl, 'resident/7', { secret: 'res-7-secret' }), 'kept across the restart')
   t.same((await admin(second.httpUrl, 'GET', '/api/admin/directory')).body.data.households[0], { number: '101', residents: ['2', '3', '7'] })
 })
 
@@ -77,8 +74,8 @@ t.test('a bad replace changes nothing; a dry run reports the diff and changes no
 
   const applied = await admin(httpUrl, 'PUT', '/api/admin/directory', next)
   t.same(applied.body.data, dry.body.data, 'applied as announced')
-  t.ok((await connect(t, mqttUrl, 'resident/8', { secret: 'res-8-secret' })).client.connected)
-  t.ok((await connect(t, mqttUrl, 'device/1')).client.connected, 'entries sent without a secret keep theirs')
+  await t.resolves(connect(t, mqttUrl, 'resident/8', { secret: 'res-8-secret' }), 'connects')
+  await t.resolves(connect(t, mqttUrl, 'device/1'), 'entries sent without a secret keep theirs')
 })
 
 t.test('a deleted resident is disconnected and refused; a re-keyed device too, and its new secret works', async (t) => {
@@ -97,7 +94,7 @@ t.test('a deleted resident is disconnected and refused; a re-keyed device too, a
   await closed(device)
   await t.rejects(connect(t, mqttUrl, 'device/1'), /Bad username or password/, 'the old secret is refused')
   t.equal((await request(httpUrl, 'GET', '/api/mqtt/device/status?device_id=1', { as: 'device/1' })).status, 401, 'over HTTP too')
-  t.ok((await connect(t, mqttUrl, 'device/1', { secret: 'door-1-new' })).client.connected)
+  await t.resolves(connect(t, mqttUrl, 'device/1', { secret: 'door-1-new' }), 'connects')
   t.ok(other.client.connected, 'other identities keep their connections')
 })
 

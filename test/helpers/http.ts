@@ -32,3 +32,11 @@ export async function request (base: string, method: string, path: string, optio
   }
   return { status: response.status, body: parsed, headers: response.headers }
 }
+
+/** The node's open MQTT connections of one identity kind, as its metrics count them. */
+export async function openConnections (base: string, kind: 'device' | 'resident' | 'service' | 'client'): Promise<number> {
+  const text = await (await fetch(`${base}/metrics`)).text()
+  const line = text.split('\n').find((l) => l.startsWith(`intercom_mqtt_connections{kind="${kind}"}`))
+  if (line === undefined) throw new Error(`no intercom_mqtt_connections for ${kind} in /metrics`)
+  return Number(line.split(' ').pop())
+}

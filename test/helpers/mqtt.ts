@@ -14,6 +14,8 @@ export interface Received {
 export interface TestClient {
   client: MqttClient
   messages: Received[]
+  /** Filters granted so far, in order. */
+  filters: string[]
   subscribe (filter: string | string[], qos?: 0 | 1): Promise<number[]>
   publish (topic: string, message: unknown, qos?: 0 | 1): Promise<void>
   /** Resolves with the first received message (past or future) that matches. */
@@ -64,16 +66,21 @@ export function connect (t: Teardown, url: string, username: string | null, opti
       }
     }
   })
+  const filters: string[] = []
   const wrapper: TestClient = {
     client,
     messages,
+    filters,
     // mqtt.js turns a refused filter (0x80) into an error; a test wants the grant.
     subscribe: (filter, qos = 1) => withinAck(`SUBACK for ${String(filter)}`, new Promise((resolve, reject) => {
       // mqtt.js reports a refused filter (0x80) as an error with that code; one filter at a time here.
       client.subscribe(filter, { qos }, (err, grants) => {
         if (err !== null && err !== undefined && /^Subscribe error/.test(err.message)) resolve([0x80])
         else if (err) reject(err)
-        else resolve((grants ?? []).map((g) => g.qos))
+        else {
+          for (const g of grants ?? []) if (g.qos !== 0x80) filters.push(g.topic)
+          resolve((grants ?? []).map((g) => g.qos))
+        }
       })
     })),
     publish: (topic, message, qos = 1) => withinAck(`PUBACK for ${topic}`, client.publishAsync(topic, typeof message === 'string' || Buffer.isBuffer(message) ? message : JSON.stringify(message), { qos }).then(() => undefined)),
@@ -96,7 +103,10 @@ export function connect (t: Teardown, url: string, username: string | null, opti
   })
 }
 
-/** Lets in-flight messages arrive before checking that something did NOT happen. */
+/**
+ * A bounded pause, only for what nothing marks (a timer that must not fire);
+ * each use says why. To let messages arrive, use `flush` or `until` (wait.ts).
+ */
 export function settle (ms = 150): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
 }

@@ -1,8 +1,9 @@
 import t from 'tap'
 import { DEMO_AGORA_APP_CERTIFICATE, DEMO_AGORA_APP_ID, DEMO_TRTC_SDK_APP_ID, DEMO_TRTC_SECRET_KEY } from '../../config/demo-credentials'
 import { request } from '../helpers/http'
-import { connect, settle, type Received, type TestClient } from '../helpers/mqtt'
+import { connect, type Received, type TestClient } from '../helpers/mqtt'
 import { startTestNode } from '../helpers/node'
+import { flush } from '../helpers/wait'
 import { PRIVILEGE, verifyRtcToken } from '../helpers/verify-rtc-token'
 import { verifyUserSig } from '../helpers/verify-usersig'
 
@@ -17,6 +18,7 @@ function nowSeconds (): number {
 
 interface Parties {
   httpUrl: string
+  mqttUrl: string
   device: TestClient
   residents: Record<string, TestClient>
   /** Seconds since epoch before anything was signed. */
@@ -33,7 +35,7 @@ async function parties (t: tap.Test): Promise<Parties> {
     residents[id] = await connect(t, mqttUrl, `resident/${id}`)
     await residents[id].subscribe(`users/${id}/#`)
   }
-  return { httpUrl, device, residents, before: nowSeconds() }
+  return { httpUrl, mqttUrl, device, residents, before: nowSeconds() }
 }
 
 function control (action: string, callId?: string) {
@@ -111,7 +113,7 @@ t.test('a trtc call: every invite and the device\'s ringing carry that party\'s 
 })
 
 t.test('an rtc call: the invite and the device\'s ringing carry that party\'s token for the call\'s channel', async (t) => {
-  const { httpUrl, device, residents, before } = await parties(t)
+  const { httpUrl, mqttUrl, device, residents, before } = await parties(t)
   const started = await request(httpUrl, 'POST', '/api/rtc/call', { as: 'device/1', body: { device_id: '1', resident_id: '4' } })
   t.equal(started.status, 200)
   const callId = String(started.body.data.call_id)
@@ -141,7 +143,7 @@ t.test('an rtc call: the invite and the device\'s ringing carry that party\'s to
   const hangup = (await device.waitFor(control('hangup', callId))).json
   t.equal(hangup.status, 'ended')
 
-  await settle()
+  await flush(await connect(t, mqttUrl, 'service/ops'), residents['2']!, residents['3']!)
   for (const id of ['2', '3']) {
     t.same(residents[id]!.messages.filter((m) => m.json.call_id === callId), [], `resident ${id} was not rung`)
   }

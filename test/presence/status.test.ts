@@ -1,6 +1,7 @@
 import t from 'tap'
 import { request } from '../helpers/http'
-import { connect, settle } from '../helpers/mqtt'
+import { connect } from '../helpers/mqtt'
+import { flush, until } from '../helpers/wait'
 import { startTestNode } from '../helpers/node'
 
 t.test('a status report and an HTTP update merge into one status, published retained', async (t) => {
@@ -11,7 +12,7 @@ t.test('a status report and an HTTP update merge into one status, published reta
   const connected = await device.waitFor((m) => m.topic === 'devices/1/status' && m.json.online === true)
   const connectedAt = connected.json.last_seen as number
   t.type(connectedAt, 'number')
-  while (Date.now() <= connectedAt) await settle(1)
+  await until(() => Date.now() > connectedAt, { what: 'the clock to pass the connect time' })
   await device.publish('devices/1/status/report', { battery: 80, properties: { fw: '1.0', door: 'closed' } })
   const reported = await device.waitFor((m) => m.topic === 'devices/1/status' && m.json.battery === 80)
   t.match(reported.json, { device_id: '1', online: true, battery: 80, properties: { fw: '1.0', door: 'closed' } })
@@ -47,7 +48,7 @@ t.test('bad status reports are refused on the error topic, and nothing is publis
   await device.subscribe('devices/1/calls/error')
   const spy = await connect(t, mqttUrl, 'service/ops')
   await spy.subscribe('#')
-  await settle()
+  await flush(spy, spy)
   const before = spy.messages.length
 
   const cases: Array<[string, string, RegExp]> = [
@@ -71,7 +72,7 @@ t.test('bad status reports are refused on the error topic, and nothing is publis
   const echoed = await device.waitFor((m) => m.topic === 'devices/1/calls/error' && m.json.request_id === 'r-7')
   t.equal(echoed.json.error, 'invalid_request', 'the refusal echoes request_id')
 
-  await settle()
+  await flush(spy, spy)
   const seen = spy.messages.slice(before).filter((m) => !m.topic.endsWith('/calls/error'))
   t.same(seen.map((m) => m.topic), [], 'a # subscriber saw nothing but the error replies')
   t.ok(device.client.connected, 'the device stays connected')

@@ -1,6 +1,7 @@
 import t from 'tap'
 import { request } from '../helpers/http'
-import { connect, settle } from '../helpers/mqtt'
+import { connect } from '../helpers/mqtt'
+import { flush } from '../helpers/wait'
 import { startTestNode } from '../helpers/node'
 
 t.test('a broadcast reaches every subscriber of system/#', async (t) => {
@@ -47,7 +48,7 @@ t.test('a targeted message reaches only its targets, on their own system topic',
   t.same(sent.body.data.topics, ['devices/1/system', 'users/2/system'])
   t.match((await device1.waitFor((m) => m.topic === 'devices/1/system')).json, { message: 'parcel at the desk', timestamp: 1700000000000 })
   t.match((await resident2.waitFor((m) => m.topic === 'users/2/system')).json, { message_id: sent.body.data.message_id })
-  await settle()
+  await flush(spy, device1, resident2, device5, resident3, spy)
   // Devices also hear their own retained status on devices/D/#; only system messages count here.
   const system = (c: typeof device1) => c.messages.filter((m) => m.topic.startsWith('system/') || m.topic.endsWith('/system'))
   t.equal(system(device1).length, 1, 'the device got it once')
@@ -94,7 +95,7 @@ t.test('a resident cannot publish a system message over MQTT either', async (t) 
   await resident.publish('system/alarm', { type: 'alarm', level: 'error', message: 'fake' })
   const refusal = await resident.waitFor((m) => m.topic === 'users/2/calls/error')
   t.equal(refusal.json.error, 'forbidden')
-  await settle()
+  await flush(await connect(t, mqttUrl, 'service/ops'), listener)
   t.same(listener.messages, [], 'nothing was forwarded')
   t.ok(resident.client.connected)
 })
