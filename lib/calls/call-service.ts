@@ -72,16 +72,16 @@ export class CallService {
     assertMayStart(actor, deviceId)
     await this.#limit(actor)
     if (!directory.hasDevice(deviceId)) throw new IntercomError('not_found', `no device ${deviceId} in the directory`)
-    const known = request.requestId === undefined ? null : await store.callOfRequest(deviceId, request.requestId)
-    if (known !== null) return this.#retried(known, request)
     this.#assertProvider(request.provider)
     const targets = [...ringTargets(directory, request)]
-    const [busy, dnd, online, activeCall] = await Promise.all([
+    const [busy, dnd, online, activeCall, retried] = await Promise.all([
       store.connectedResidents(targets),
       this.#options.dnd.among(targets, this.#now()),
       this.#onlineAmong(targets),
-      store.activeCallOfDevice(deviceId)
+      store.activeCallOfDevice(deviceId),
+      request.requestId === undefined ? null : store.callOfRequest(deviceId, request.requestId)
     ])
+    if (retried !== null) return this.#retried(retried, request)
     const now = this.#now()
     const result = startCall({
       callId: newCallId(now),

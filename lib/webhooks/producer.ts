@@ -8,6 +8,9 @@ export type Observed =
   /** A device status: whether online changed is known only against the last one seen. */
   | { kind: 'device_status', deviceId: string, online: boolean, data: Record<string, unknown> }
 
+/** What a device may still report once the call has ended: no second `call.ended`. */
+const AFTER_THE_END: ReadonlySet<string> = new Set(['unlock_result'])
+
 const CALL_EVENTS = /^calls\/([^/]+)\/events$/
 const DEVICE_STATUS = /^devices\/([^/]+)\/status$/
 
@@ -39,7 +42,7 @@ export function observe (topic: string, message: unknown): Observed[] {
     const out: Observed[] = []
     const type = CALL_ACTION_EVENTS[String(message.action)]
     if (type !== undefined) out.push({ kind: 'event', type, orderKey: orderKeys.call(callId), data: message })
-    if (message.status === 'ended' && isObject(message.session)) {
+    if (message.status === 'ended' && !AFTER_THE_END.has(String(message.action)) && isObject(message.session)) {
       out.push({
         kind: 'event',
         type: 'call.ended',

@@ -44,6 +44,23 @@ t.test('over MQTT: a retried calls/request/D gets the call again on the device\'
   t.equal(scene.service.messages.filter((m) => m.json.action === 'ringing').length, 1, 'no second call')
 })
 
+t.test('two requests with one request_id at once: one call, both answered with it', async (t) => {
+  const scene = await startScene(t)
+  const base = scene.node.httpUrl
+  for (let round = 0; round < 4; round++) {
+    const id = `burst-${round}`
+    const [one, two] = await Promise.all([call(base, { household_number: '101', request_id: id }), call(base, { household_number: '101', request_id: id })])
+    t.equal(one.status, 200, `round ${round}: the first is a call`)
+    t.equal(two.status, 200, `round ${round}: the second too, not device_busy`)
+    t.equal(one.body.data.call_id, two.body.data.call_id, `round ${round}: the same call`)
+    const callId = one.body.data.call_id as string
+    t.equal((await actHttp(base, 'device/1', callId, 'cancelled')).status, 200)
+    await waitEnded(scene.service, callId)
+  }
+  await settle()
+  t.equal(scene.service.messages.filter((m) => m.json.action === 'ringing').length, 4, 'one call per request id')
+})
+
 t.test('request_id is bounded and typed, over both doors', async (t) => {
   const scene = await startScene(t)
   const base = scene.node.httpUrl

@@ -82,9 +82,10 @@ t.test('extend meets the max-duration deadline between read and write: one wins,
   for (let round = 0; round < 6; round++) {
     clear(...everyone(scene))
     const chosen = round % 2 === 0 ? 'extend' : 'timer'
+    // armed before the answer: under load the deadline may come due before the test sends extend
+    const met = meet.arm((e) => e.type === 'action' && e.action === 'extend' ? 'extend' : e.type === 'timer' && e.timer === 'max_duration' ? 'timer' : null, chosen)
     const callId = (await callHttp(base, { target_resident_id: '3' })).call_id as string
     t.equal((await actHttp(base, 'resident/3', callId, 'answered')).status, 200)
-    const met = meet.arm((e) => e.type === 'action' && e.action === 'extend' ? 'extend' : e.type === 'timer' && e.timer === 'max_duration' ? 'timer' : null, chosen)
     const [extend] = await Promise.all([actHttp(base, 'resident/3', callId, 'extend'), met])
     await waitEnded(scene.service, callId)
     await settle()
