@@ -12,7 +12,7 @@ import { WORKLOADS } from './workloads'
 import type { TargetCheck } from './workloads/workload'
 
 /** Hard stop, whatever hangs: a bench never outlives its budget. */
-const BUDGET_MS = { quick: 6 * 60_000, full: 20 * 60_000 }
+const BUDGET_MS = { quick: 12 * 60_000, full: 45 * 60_000 }
 
 const log = (line: string): void => { process.stderr.write(`bench: ${line}\n`) }
 const print = (text: string): void => { process.stdout.write(`${text}\n`) }

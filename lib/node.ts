@@ -164,7 +164,8 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
   })
   if (metrics !== undefined) countMqttConnections(broker.aedes, broker.contexts, metrics)
   const publisher = createPublisher(broker.aedes, {
-    onListenerError: (err, topic) => logger.error({ err, topic }, 'a publish listener failed')
+    onListenerError: (err, topic) => logger.error({ err, topic }, 'a publish listener failed'),
+    onDeliveryError: (err, topic) => logger.debug({ err: err.message, topic }, 'a delivery failed after its publish was handed to the broker')
   })
   closeConnectionsAtTokenExpiry(broker.contexts, logger)
   // Removed or re-keyed identities sign in again, or not at all: on every node, at each change.

@@ -220,7 +220,15 @@ export class CallDriver {
   #onDeviceControl (state: DeviceState, message: Wire): void {
     const call = state.call
     if (call === null) return
-    if (message.action === 'ringing') this.#identify(call, message.call_id)
+    if (message.action === 'ringing') {
+      // With every resident offline the call is set up once it rings.
+      if (state.device.residents.length === 0 && !call.setUp) {
+        call.setUp = true
+        if (call.measured) this.#counts.samples.push(performance.now() - call.t0)
+      }
+      this.#identify(call, message.call_id)
+      this.#advance(call)
+    }
     if (message.call_id !== call.callId) return
     if (this.#step.mode === 'rate') {
       if (message.action === 'cancelled') this.#end(call)

@@ -40,10 +40,12 @@ export async function connectParties (spec: CallsSpec): Promise<Device[]> {
   const devices: Device[] = []
   const jobs = spec.devices.map((index) => async () => {
     const d = benchDevice(index)
-    const residents = await Promise.all(d.residents.map(async (r) => ({
-      id: r.id,
-      client: await connectAs(spec.mqttPort, `resident/${r.id}`, r.secret, `users/${r.id}/#`)
-    })))
+    const residents = spec.residentsOffline === true
+      ? []
+      : await Promise.all(d.residents.map(async (r) => ({
+        id: r.id,
+        client: await connectAs(spec.mqttPort, `resident/${r.id}`, r.secret, `users/${r.id}/#`)
+      })))
     devices.push({
       id: d.id,
       client: await connectAs(spec.mqttPort, `device/${d.id}`, d.secret, `devices/${d.id}/#`),

@@ -54,6 +54,8 @@ export interface CallsSpec {
   httpPort: number
   /** Indices of the devices this generator drives; their residents come with them. */
   devices: number[]
+  /** Residents stay offline (reached by push, if at all): a call is set up at the device's `ringing`. */
+  residentsOffline?: boolean
 }
 
 /** How a call is started: `POST /api/mqtt/call` or `calls/request/D`. The rest of a call is MQTT either way. */

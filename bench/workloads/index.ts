@@ -1,10 +1,11 @@
 import { callsWorkload } from './calls'
 import { connectionsWorkload } from './connections'
 import { rawWorkload } from './raw'
+import { pushWorkload } from './push'
 import { recordsWorkload } from './records'
 import { stalledWorkload } from './stalled'
 import { stormWorkload } from './storm'
 import type { Workload } from './workload'
 
 /** Every workload, in the order a full run takes them. */
-export const WORKLOADS: readonly Workload[] = [rawWorkload, connectionsWorkload, callsWorkload, recordsWorkload, stalledWorkload, stormWorkload]
+export const WORKLOADS: readonly Workload[] = [rawWorkload, connectionsWorkload, callsWorkload, recordsWorkload, stalledWorkload, pushWorkload, stormWorkload]

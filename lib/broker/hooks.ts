@@ -80,6 +80,22 @@ export function createHooks (options: HookOptions): Hooks {
     }
     return turn
   }
+  // Set while Aedes delivers through a client's QoS 0 path: authorizeForward sees the published
+  // packet, before Aedes lowers its QoS to the subscription's.
+  let deliveringAtQos0 = false
+  const markQos0Deliveries = (client: Client): void => {
+    const aedesClient = client as unknown as { deliver0: (packet: unknown, cb: () => void) => void }
+    const deliver0 = aedesClient.deliver0
+    // Subscriptions take the client's deliver0 when made (restored ones too, after authentication).
+    aedesClient.deliver0 = (packet, cb) => {
+      deliveringAtQos0 = true
+      try {
+        deliver0(packet, cb)
+      } finally {
+        deliveringAtQos0 = false
+      }
+    }
+  }
   const rightsOf = (identity: Identity): TopicRights => {
     let rights = rightsByIdentity.get(identity.name)
     if (rights === undefined) {
@@ -124,6 +140,7 @@ export function createHooks (options: HookOptions): Hooks {
           return
         }
         const { identity, expiresAt } = signIn
+        markQos0Deliveries(client)
         contexts.set(client, { identity, rights: rightsOf(identity), connectionId: randomUUID(), filters: new Set(), outgoing: { backlog: 0, dropped: 0, turn: -1, turnMessages: 0, turnBytes: 0 }, queue: Promise.resolve(), ...(expiresAt === undefined ? {} : { tokenExpiresAt: expiresAt }) })
         callback(null, true)
       }).catch((err: unknown) => {
@@ -205,7 +222,8 @@ export function createHooks (options: HookOptions): Hooks {
       const size = packet.payload.length + packet.topic.length + 16
       const queuedBytes = conn.writableLength + outgoing.turnBytes
       const decision = forwardDecision({
-        qos: packet.qos,
+        // The QoS the client gets it at: the lower of the packet's and its subscription's.
+        qos: deliveringAtQos0 ? 0 : packet.qos,
         size,
         queuedBytes,
         bufferBytes: conn.writableHighWaterMark,

@@ -67,6 +67,8 @@ export class CallService {
     assertMayStart(actor, deviceId)
     await this.#limit(actor)
     if (!directory.hasDevice(deviceId)) throw new IntercomError('not_found', `no device ${deviceId} in the directory`)
+    const known = request.requestId === undefined ? null : await store.callOfRequest(deviceId, request.requestId)
+    if (known !== null) return this.#retried(known, request)
     this.#assertProvider(request.provider)
     const targets = [...ringTargets(directory, request)]
     const [busy, activeCall] = await Promise.all([store.connectedResidents(targets), store.activeCallOfDevice(deviceId)])
@@ -80,6 +82,7 @@ export class CallService {
       activeCall,
       householdNumber: request.householdNumber ?? null,
       onReject: rejectPolicy(directory, request),
+      ...(request.requestId === undefined ? {} : { requestId: request.requestId }),
       ...(request.timestamp === undefined ? {} : { timestamp: request.timestamp })
     }, now, timing)
     if (!result.ok) throw result.error
@@ -89,10 +92,27 @@ export class CallService {
     for (const party of [identity('device', deviceId), ...session.legs.filter((l) => l.state === 'ringing').map((l) => identity('resident', l.resident_id))]) {
       signed.set(party.name, this.#credentialsFor(session.provider, party, session.call_id))
     }
-    await store.create(session)
+    // Two requests with one request_id can both get here: the store keeps the first.
+    const first = await store.create(session)
+    if (first !== null) return this.#retried(first, request)
     await this.#perform(session, result.effects, now, signed)
     this.#options.observer?.started(session, request.door ?? 'http', performance.now() - arrived)
     return viewOf(session, signed.get(identity('device', deviceId).name) ?? null)
+  }
+
+  /**
+   * A call request the device already made: its call as it is now. Over MQTT the
+   * device also gets it again on its control topic, with the session.
+   */
+  async #retried (callId: string, request: StartRequest): Promise<CallView> {
+    const session = await this.#load(callId)
+    const device = identity('device', request.deviceId)
+    if (request.door === 'mqtt') {
+      const { action, reason } = session.call_info
+      const residentId = session.resident_id === null ? {} : { residentId: session.resident_id }
+      await this.#perform(session, [{ type: 'control', to: { kind: 'device', id: request.deviceId }, action, reason, withSession: true, ...residentId }], this.#now())
+    }
+    return this.#viewFor(device, session)
   }
 
   /** A device's or a resident's action on a call (controller routes, `.../calls/action`). */

@@ -13,6 +13,7 @@ export interface DueTimer {
  *
  * Indexes are derived from the stored sessions on every write, never written apart:
  * - device → its active call (status ringing or connected);
+ * - (device, request_id) → the call it started, for as long as the call is kept;
  * - resident → its connected calls (the answerer while connected);
  * - resident → the calls ringing it (its leg `ringing`, the call not ended);
  * - timers, one per non-null entry of `deadlines`, scored by its deadline.
@@ -30,10 +31,15 @@ export interface DueTimer {
  */
 export interface CallStore {
   /**
-   * Stores a new call and claims its device in the same step.
+   * Stores a new call and claims its device in the same step; null when stored.
+   * When the session carries a `request_id` that its device already used for a
+   * call still kept, nothing is stored and that call's id is returned: a retry.
    * Throws IntercomError `device_busy` when the device already has an active call.
    */
-  create (session: CallSession): Promise<void>
+  create (session: CallSession): Promise<string | null>
+
+  /** The call a device's `request_id` started, while that call is kept; else null. */
+  callOfRequest (deviceId: string, requestId: string): Promise<string | null>
 
   /** The session, or null when unknown or past its retention. */
   get (callId: string): Promise<CallSession | null>

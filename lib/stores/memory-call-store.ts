@@ -31,6 +31,8 @@ export class MemoryCallStore implements CallStore {
   #endedBytesTotal = 0
   readonly #indexes = new Map<string, CallPositions>()
   readonly #deviceCalls = new Map<string, string>()
+  /** `device\nrequest_id` → call id; dropped with the call. */
+  readonly #requests = new Map<string, string>()
   readonly #residentCalls = new Map<string, Set<string>>()
   readonly #ringingCalls = new Map<string, Set<string>>()
   readonly #timers = new Map<string, Map<TimerName, number>>()
@@ -43,13 +45,22 @@ export class MemoryCallStore implements CallStore {
     this.#now = options.now ?? Date.now
   }
 
-  async create (session: CallSession): Promise<void> {
+  async create (session: CallSession): Promise<string | null> {
     this.#sweep()
+    const retried = session.request_id === undefined ? undefined : this.#requests.get(requestKey(session.device_device_id, session.request_id))
+    if (retried !== undefined) return retried
     const active = this.#deviceCalls.get(session.device_device_id)
     if (active !== undefined) {
       throw new IntercomError('device_busy', `Device ${session.device_device_id} is already in call ${active}: end it first.`)
     }
     this.#write(null, session)
+    if (session.request_id !== undefined) this.#requests.set(requestKey(session.device_device_id, session.request_id), session.call_id)
+    return null
+  }
+
+  async callOfRequest (deviceId: string, requestId: string): Promise<string | null> {
+    this.#sweep()
+    return this.#requests.get(requestKey(deviceId, requestId)) ?? null
   }
 
   async get (callId: string): Promise<CallSession | null> {
@@ -132,6 +143,7 @@ export class MemoryCallStore implements CallStore {
     this.#endedBytesTotal = 0
     this.#indexes.clear()
     this.#deviceCalls.clear()
+    this.#requests.clear()
     this.#residentCalls.clear()
     this.#ringingCalls.clear()
     this.#timers.clear()
@@ -215,6 +227,7 @@ export class MemoryCallStore implements CallStore {
     this.#endedBytes.delete(id)
     this.#calls.delete(id)
     if (session === undefined) return
+    if (session.request_id !== undefined) this.#requests.delete(requestKey(session.device_device_id, session.request_id))
     const position = positionOf(session)
     for (const name of indexesOf(session)) this.#unindex(name, position)
   }
@@ -228,6 +241,9 @@ export class MemoryCallStore implements CallStore {
     }
   }
 }
+
+/** Device ids have no newline, so the pair is unambiguous. */
+const requestKey = (deviceId: string, requestId: string): string => `${deviceId}\n${requestId}`
 
 function ringingResidents (s: CallSession): string[] {
   return s.status === 'ended' ? [] : s.legs.filter(l => l.state === 'ringing').map(l => l.resident_id)

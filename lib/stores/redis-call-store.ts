@@ -79,6 +79,16 @@ local function write (call_key, timers_key, base, prev, json, s, retention_ms)
     end
   end
 
+  -- the request id names the call for as long as the call is kept
+  if type(s.request_id) == 'string' and (prev == nil or (s.status == 'ended' and prev.status ~= 'ended')) then
+    local request_key = base .. 'request:' .. s.device_device_id .. ':' .. s.request_id
+    if s.status ~= 'ended' then
+      redis.call('SET', request_key, id)
+    else
+      redis.call('SET', request_key, id, 'PX', retention_ms)
+    end
+  end
+
   if s.status ~= 'ended' then
     redis.call('SET', call_key, json)
   elseif prev ~= nil and prev.status == 'ended' then
@@ -131,12 +141,21 @@ local function index_records (base, prev, s, horizon_ms)
 end
 `
 
-/** KEYS: call, timers. ARGV: session JSON, base, retention, listing horizon. Nil when stored, else the device's active call. */
+/**
+ * KEYS: call, timers. ARGV: session JSON, base, retention, listing horizon. Nil when
+ * stored; else \`{'retry', id}\` (the request id already started call id) or
+ * \`{'busy', id}\` (the device's active call). A retry is checked first: the
+ * first request's call keeps the device busy.
+ */
 const CREATE_LUA = `${WRITE_LUA}${RECORDS_LUA}
 local s = cjson.decode(ARGV[1])
+if type(s.request_id) == 'string' then
+  local known = redis.call('GET', ARGV[2] .. 'request:' .. s.device_device_id .. ':' .. s.request_id)
+  if known then return { 'retry', known } end
+end
 local device_key = ARGV[2] .. 'device:' .. s.device_device_id
 if not redis.call('SET', device_key, s.call_id, 'NX') then
-  return redis.call('GET', device_key)
+  return { 'busy', redis.call('GET', device_key) }
 end
 write(KEYS[1], KEYS[2], ARGV[2], nil, ARGV[1], s, ARGV[3])
 index_records(ARGV[2], nil, s, tonumber(ARGV[4]))
@@ -269,7 +288,7 @@ return found
 `
 
 interface Scripts {
-  intercomCallCreate (call: string, timers: string, json: string, base: string, retentionMs: number, horizonMs: number): Promise<string | null>
+  intercomCallCreate (call: string, timers: string, json: string, base: string, retentionMs: number, horizonMs: number): Promise<['retry' | 'busy', string] | null>
   intercomCallCompareAndSet (call: string, timers: string, json: string, expected: number, base: string, retentionMs: number, horizonMs: number): Promise<number>
   intercomCallList (index: string, callPrefix: string, since: number | '', until: number | '', afterScore: number | '', afterId: string,
     limit: number, scanLimit: number, residual: string, cutoff: number): Promise<string[]>
@@ -295,7 +314,7 @@ const DEFAULT_LONGEST_CALL_MS = 30_000 + 7_200_000 + 30_000
  * script, so a node that dies or loses Redis mid-request leaves nothing half-applied.
  *
  * Keys (base = `<prefix>{calls}:`): `call:<id>` session JSON, with a TTL once ended;
- * `device:<id>` its active call id; `resident:<id>` set of its connected call ids;
+ * `device:<id>` its active call id; `request:<device>:<request_id>` the call it started; `resident:<id>` set of its connected call ids;
  * `ringing:<id>` set of the calls ringing that resident;
  * `timers` sorted set of `<callId>|<timer>` scored by deadline or lease end;
  * `records:<index>` the listing indexes (RECORDS_LUA).
@@ -320,12 +339,17 @@ export class RedisCallStore implements CallStore {
     this.#scanLimit = options.scanLimit ?? LIST_SCAN_LIMIT
   }
 
-  async create (session: CallSession): Promise<void> {
-    const active = await this.#run('storing a new call', () =>
+  async create (session: CallSession): Promise<string | null> {
+    const refused = await this.#run('storing a new call', () =>
       this.#redis.intercomCallCreate(this.#callKey(session.call_id), this.#timers, JSON.stringify(session), this.#base, this.#retentionMs, this.#horizonMs))
-    if (active !== null) {
-      throw new IntercomError('device_busy', `Device ${session.device_device_id} is already in call ${active}: end it first.`)
-    }
+    if (refused === null) return null
+    const [why, callId] = refused
+    if (why === 'retry') return callId
+    throw new IntercomError('device_busy', `Device ${session.device_device_id} is already in call ${callId}: end it first.`)
+  }
+
+  async callOfRequest (deviceId: string, requestId: string): Promise<string | null> {
+    return this.#run('reading a call request', () => this.#redis.get(`${this.#base}request:${deviceId}:${requestId}`))
   }
 
   async get (callId: string): Promise<CallSession | null> {

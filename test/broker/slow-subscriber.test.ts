@@ -5,11 +5,23 @@ import { forwardDecision } from '../../lib/broker/slow-clients'
 import { connect } from '../helpers/mqtt'
 import { startTestNode } from '../helpers/node'
 
+interface StalledOptions {
+  username: string
+  password: string
+  clientId: string
+  filter: string
+  qos: 0 | 1
+}
+
+const METER_GW: StalledOptions = { username: 'client/meter-gw', password: 'gw-secret', clientId: 'stalled', filter: 'meters/#', qos: 0 }
+
 /**
- * An integration client that subscribes to `meters/#` and then stops reading:
- * a raw socket, so nothing in a client library reads on its behalf.
+ * A subscriber that then stops reading: a raw socket, so nothing in a
+ * client library reads on its behalf. `resume` reads again and resolves
+ * with the first packet that `until` accepts, or null once the server has
+ * closed the connection.
  */
-async function stalledSubscriber (port: number): Promise<net.Socket> {
+async function stalledSubscriber (port: number, options: StalledOptions = METER_GW): Promise<{ socket: net.Socket, resume: (until: (packet: mqttPacket.Packet) => boolean) => Promise<mqttPacket.Packet | null> }> {
   const socket = net.connect(port, '127.0.0.1')
   socket.on('error', () => {})
   const parser = mqttPacket.parser()
@@ -22,12 +34,27 @@ async function stalledSubscriber (port: number): Promise<net.Socket> {
   })
   const onData = (chunk: Buffer): void => { parser.parse(chunk) }
   socket.on('data', onData)
-  socket.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: 'stalled', keepalive: 300, username: 'client/meter-gw', password: Buffer.from('gw-secret') }))
-  socket.write(mqttPacket.generate({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'meters/#', qos: 0 }] }))
+  socket.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: options.clientId, keepalive: 300, username: options.username, password: Buffer.from(options.password) }))
+  socket.write(mqttPacket.generate({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: options.filter, qos: options.qos }] }))
   await subscribed
   socket.off('data', onData)
   socket.pause()
-  return socket
+  const resume = (until: (packet: mqttPacket.Packet) => boolean): Promise<mqttPacket.Packet | null> => new Promise((resolve) => {
+    parser.on('packet', (packet) => { if (until(packet)) resolve(packet) })
+    socket.once('close', () => resolve(null))
+    socket.on('data', onData)
+    socket.resume()
+  })
+  return { socket, resume }
+}
+
+/** Resolves once `count` has stopped moving for `forMs`: a burst has reached its stall, or its end. */
+async function quiet (count: () => number, forMs: number): Promise<void> {
+  let last = -1
+  while (count() !== last) {
+    last = count()
+    await new Promise((resolve) => setTimeout(resolve, forMs))
+  }
 }
 
 t.test('a delivery: within the socket buffer it goes; past it QoS 0 is dropped, QoS 1 queued, then disconnect', async (t) => {
@@ -43,7 +70,7 @@ t.test('a delivery: within the socket buffer it goes; past it QoS 0 is dropped, 
 
 t.test('one stalled subscriber does not hold up another resident\'s invite', async (t) => {
   const { node, mqttUrl } = await startTestNode(t)
-  const stalled = await stalledSubscriber(node.ports.mqtt)
+  const { socket: stalled } = await stalledSubscriber(node.ports.mqtt)
   t.teardown(() => stalled.destroy())
   const watcher = await connect(t, mqttUrl, 'client/meter-gw', { clientId: 'watcher' })
   await watcher.subscribe('meters/last', 0)
@@ -65,4 +92,50 @@ t.test('one stalled subscriber does not hold up another resident\'s invite', asy
   await resident.waitFor((m) => m.topic === 'users/2/calls/incoming', 10_000)
   t.pass(`the invite arrived in ${Date.now() - started} ms`)
   t.notOk(stalled.destroyed, 'a QoS 0 subscriber that stops reading loses messages, not its connection')
+})
+
+t.test('a request is acknowledged and its invite delivered while a QoS 1 subscriber of its events has stalled', async (t) => {
+  // A queue large enough that the stalled subscriber stays connected, behind its full socket.
+  const { node, mqttUrl } = await startTestNode(t, { MQTT_CLIENT_QUEUE_BYTES: String(64 * 1024 * 1024), MQTT_CLIENT_QUEUE_MESSAGES: '100000' })
+  const { socket: stalled } = await stalledSubscriber(node.ports.mqtt, { username: 'service/ops', password: 'ops-token', clientId: 'stalled-qos1', filter: '#', qos: 1 })
+  t.teardown(() => stalled.destroy())
+  const resident = await connect(t, mqttUrl, 'resident/2')
+  await resident.subscribe('users/2/#')
+  const door = await connect(t, mqttUrl, 'device/1')
+  await door.subscribe('devices/1/#')
+
+  // QoS 1 messages past what the socket buffers take: the broker waits on the stalled socket's drain
+  // for the rest of the burst, and the source's acknowledgements stop.
+  const source = await connect(t, mqttUrl, 'client/meter-gw', { clientId: 'source' })
+  let acked = 0
+  source.client.on('packetreceive', (packet) => { if (packet.cmd === 'puback') acked++ })
+  const payload = Buffer.alloc(16_384, 'm')
+  const burst = 5000
+  for (let i = 0; i < burst; i++) source.client.publish('meters/burst', payload, { qos: 1 })
+  await quiet(() => acked, 1000)
+  t.ok(acked < burst, `the burst is held by the stalled subscriber (${acked} of ${burst} acknowledged)`)
+
+  const started = Date.now()
+  await door.publish('calls/request/1', { request_id: 'r1', target_resident_id: '2' })
+  const ackMs = Date.now() - started
+  await resident.waitFor((m) => m.topic === 'users/2/calls/incoming', 5_000)
+  t.pass(`acknowledged in ${ackMs} ms, the invite arrived in ${Date.now() - started} ms`)
+})
+
+t.test('a QoS 0 subscription of QoS 1 messages is bounded as QoS 0: dropped for, not disconnected', async (t) => {
+  const { node, mqttUrl } = await startTestNode(t)
+  const stalled = await stalledSubscriber(node.ports.mqtt)
+  t.teardown(() => stalled.socket.destroy())
+  const source = await connect(t, mqttUrl, 'client/meter-gw', { clientId: 'source' })
+  let acked = 0
+  source.client.on('packetreceive', (packet) => { if (packet.cmd === 'puback') acked++ })
+  // Far past what the socket buffers and the client's 1 MiB queue take.
+  const payload = Buffer.alloc(16_384, 'm')
+  const burst = 3000
+  for (let i = 0; i < burst; i++) source.client.publish('meters/burst', payload, { qos: 1 })
+  await quiet(() => acked, 1000)
+  t.equal(acked, burst, 'the whole burst went through the broker')
+  const marker = stalled.resume((packet) => packet.cmd === 'publish' && packet.topic === 'meters/last')
+  await source.publish('meters/last', { done: true })
+  t.ok(await marker, 'the stalled subscriber is still connected once it reads again')
 })

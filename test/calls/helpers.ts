@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { request, type HttpResult } from '../helpers/http'
 import { connect, type Received, type TestClient } from '../helpers/mqtt'
 import { startTestNode, type TestNode } from '../helpers/node'
@@ -89,7 +90,7 @@ export async function callHttp (base: string, body: Record<string, unknown> = {}
 /** Starts a call over MQTT from device 1 and returns the call id from its `ringing`. */
 export async function callMqtt (device: TestClient, body: Record<string, unknown> = {}, deviceId = '1'): Promise<string> {
   const known = new Set(device.messages.map((m) => m.json.call_id))
-  await device.publish(`calls/request/${deviceId}`, { request_id: 'start', ...body })
+  await device.publish(`calls/request/${deviceId}`, { request_id: `start-${randomUUID()}`, ...body })
   const ringing = await device.waitFor((m) => m.topic === `devices/${deviceId}/calls/control` && m.json.action === 'ringing' && !known.has(m.json.call_id))
   return String(ringing.json.call_id)
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { request, type HttpResult } from '../helpers/http'
 import { line } from '../calls/helpers'
 import { connect, type Received, type TestClient } from '../helpers/mqtt'
@@ -67,7 +68,7 @@ export function waitEnded (service: TestClient, callId: string, timeoutMs = 15_0
 /** Starts a call from device 1 over MQTT; resolves with the call id of its `ringing`. */
 export async function callMqtt (device: TestClient, body: Record<string, unknown> = {}): Promise<string> {
   const known = new Set(device.messages.map((m) => m.json.call_id))
-  await device.publish('calls/request/1', { request_id: 'start', ...body })
+  await device.publish('calls/request/1', { request_id: `start-${randomUUID()}`, ...body })
   const ringing = await device.waitFor((m) => m.topic === 'devices/1/calls/control' && m.json.action === 'ringing' && !known.has(m.json.call_id), 10_000)
   return String(ringing.json.call_id)
 }

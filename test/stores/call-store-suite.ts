@@ -88,6 +88,35 @@ export function callStoreSuite (t: tap.Test, name: string, factory: CallStoreFac
     t.equal(await store.activeCallOfDevice('1'), winner)
   })
 
+  t.test(`${name}: concurrent creates with one request_id: one call, the other create names it`, async t => {
+    const store = await open(t)
+    const asked = (callId: string, deviceId = '1'): CallSession => ({ ...ring(callId, deviceId), request_id: 'r-1' })
+    const ids = ['call-20240102-00000000000a', 'call-20240102-00000000000b', 'call-20240102-00000000000c']
+    const results = await Promise.all(ids.map(id => store.create(asked(id))))
+    const winner = ids[results.indexOf(null)] as string
+    t.equal(results.filter(r => r === null).length, 1, 'one stored')
+    t.same(results.filter(r => r !== null), [winner, winner], 'the others are told its id, not device_busy')
+    t.equal(await store.callOfRequest('1', 'r-1'), winner)
+    t.equal(await store.callOfRequest('9', 'r-1'), null, 'request ids are per device')
+    t.equal(await store.create(asked('call-20240102-00000000000d', '9')), null, 'another device may use the same id')
+    const stored = await store.get(winner) as CallSession
+    await save(store, stored, hangup(stored))
+    t.equal(await store.create(asked('call-20240102-00000000000e')), winner, 'still the same call once it ended')
+    await t.rejects(store.create(ring('call-20240102-00000000000f', '9')), { code: 'device_busy' }, 'without a request id: as before')
+  })
+
+  t.test(`${name}: a request id is kept as long as its call`, async t => {
+    // Long enough for the read right after the save on a loaded machine; the expiry is waited for, not timed.
+    const store = await open(t, 1000)
+    const s = { ...ring('call-20240102-000000000001'), request_id: 'r-2' }
+    await store.create(s)
+    await save(store, s, hangup(s))
+    t.equal(await store.callOfRequest('1', 'r-2'), s.call_id)
+    await until(async () => await store.get(s.call_id) === null, { what: 'the ended call to expire', timeoutMs: 21_000 })
+    t.equal(await store.callOfRequest('1', 'r-2'), null, 'and its request id with it')
+    t.equal(await store.create({ ...ring('call-20240102-000000000002'), request_id: 'r-2' }), null, 'the id starts a new call')
+  })
+
   t.test(`${name}: compare-and-set on the version`, async t => {
     const store = await open(t)
     const s = ring('call-20240102-000000000001')
