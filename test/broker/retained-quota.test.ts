@@ -1,7 +1,8 @@
 import t from 'tap'
-import { connect, settle, type TestClient } from '../helpers/mqtt'
+import { connect, type TestClient } from '../helpers/mqtt'
 import { startTestNode } from '../helpers/node'
 import { requireRedis, startRedis } from '../helpers/redis'
+import { flush } from '../helpers/wait'
 
 const LIMITS = { MQTT_RETAINED_MAX_BYTES: '64', MQTT_RETAINED_MAX_PER_IDENTITY: '2', MQTT_RETAINED_MAX_TOTAL: '3' }
 
@@ -11,7 +12,7 @@ function publishRetained (client: TestClient, topic: string, payload: string): P
 
 /**
  * What a subscriber arriving now receives as retained, by topic: the expected
- * messages are waited for, then a moment for any unexpected one.
+ * messages are waited for, then a flush lets any unexpected one arrive.
  */
 async function retainedNow (t: tap.Test, mqttUrl: string, filter: string, expected: Record<string, string>): Promise<Record<string, string>> {
   const late = await connect(t, mqttUrl, 'service/ops', { clientId: `late-${Math.random()}` })
@@ -19,7 +20,7 @@ async function retainedNow (t: tap.Test, mqttUrl: string, filter: string, expect
   for (const [topic, payload] of Object.entries(expected)) {
     await late.waitFor((m) => m.retain && m.topic === topic && m.payload.toString() === payload).catch(() => {})
   }
-  await settle()
+  await flush(late, late)
   const seen: Record<string, string> = {}
   for (const m of late.messages) if (m.retain) seen[m.topic] = m.payload.toString()
   await late.end()

@@ -1,5 +1,6 @@
 import t from 'tap'
-import { settle, type TestClient } from '../helpers/mqtt'
+import type { TestClient } from '../helpers/mqtt'
+import { flush } from '../helpers/wait'
 import { actHttp, actMqtt, callHttp, clear, lines, session, startScene, waitAction, waitEnded, type Scene } from './helpers'
 import { meetingPoint } from './race-seam'
 
@@ -29,7 +30,7 @@ t.test('unlock_result: the resident who unlocked hears how the door did, once pe
   t.equal(refused.json.error, 'invalid_transition', 'a second result for the same unlock is refused over MQTT too')
   t.equal((await actHttp(base, 'device/1', callId, 'hangup')).status, 200)
   await waitEnded(scene.service, callId)
-  await settle()
+  await flush(scene.service, scene.service, scene.device, ...Object.values(scene.residents))
   const ended = await session(base, callId)
   t.match(ended.history.find((h: { action: string }) => h.action === 'unlock_result'), { actor: 'device/1', result: { ok: false, door: 'gate' }, seq: 4 })
   t.same(lines(r2), ['incoming #1', 'control answered r=2 #2', 'control unlock_result r=2 #4', 'control hangup r=2 #5'])
@@ -45,7 +46,7 @@ t.test('unlock_result after opening from the preview: the call has ended, the re
   t.match(await actHttp(base, 'device/1', callId, 'unlock_result', { ok: true }), { status: 200, body: { data: { status: 'ended', end_reason: 'unlocked', seq: 3 } } })
   const told = await waitAction(scene.residents['3'] as TestClient, 'users/3/calls/control', 'unlock_result', callId)
   t.match(told.json, { ok: true, door: null, status: 'ended', resident_id: '3' })
-  await settle()
+  await flush(scene.service, scene.service, scene.device, ...Object.values(scene.residents))
   t.notOk(lines(scene.residents['2'] as TestClient).some((l) => l.includes('unlock_result')), 'only the resident who unlocked')
 })
 
@@ -67,7 +68,7 @@ t.test('ending_soon before max_duration, then one extend and no more: to the dev
   t.match(await session(base, callId), { deadlines: undefined, seq: 4 }, 'deadlines stay inside the server')
   t.equal((await actHttp(base, 'device/1', callId, 'hangup')).status, 200)
   await waitEnded(scene.service, callId)
-  await settle()
+  await flush(scene.service, scene.service, scene.device, ...Object.values(scene.residents))
   const expected = ['control answered r=2 #2', 'control ending_soon r=2 #3', 'control extend r=2 #4', 'control hangup r=2 #5']
   t.same(lines(scene.device), ['control ringing #1', ...expected])
   t.same(lines(r2), ['incoming #1', ...expected])
@@ -88,7 +89,7 @@ t.test('extend meets the max-duration deadline between read and write: one wins,
     t.equal((await actHttp(base, 'resident/3', callId, 'answered')).status, 200)
     const [extend] = await Promise.all([actHttp(base, 'resident/3', callId, 'extend'), met])
     await waitEnded(scene.service, callId)
-    await settle()
+    await flush(scene.service, scene.service, scene.device, ...Object.values(scene.residents))
     const outcome = extend.status === 200 ? 'extend' : 'timer'
     outcomes.add(outcome)
     t.equal(outcome, chosen, `round ${round}: the write that went first won`)
