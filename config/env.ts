@@ -35,6 +35,7 @@ export const ConfigSchema = Type.Object({
   OFFLINE_GRACE_MS: Millis(30_000, 'A connected call whose device went offline ends after this.'),
   CALL_RETENTION_MS: Millis(7 * 24 * 3600 * 1000, 'Ended calls stay readable this long.'),
   UNLOCK_HANGUP_MS: Type.Integer({ minimum: 0, default: 5000, description: 'A connected call ends `unlocked` this long after its first unlock; 0 keeps it up.' }),
+  DND_MAX_MS: Type.Integer({ minimum: 60_000, default: 30 * 24 * 3600 * 1000, description: 'The latest `until` of a do-not-disturb setting, from now (default 30 days); without `until` it lasts until turned off.' }),
   CALL_WARNING_MS: Type.Integer({ minimum: 0, default: 10_000, description: 'Both parties get ending_soon this long before max_duration; 0 = no warning.' }),
   MAX_EXTENSIONS: Type.Integer({ minimum: 0, maximum: 100, default: 3, description: 'How often the answerer may extend a call by MAX_CALL_MS (extend); 0 = never.' }),
   UNLOCK_COOLDOWN_MS: Type.Integer({ minimum: 0, default: 2000, description: 'An unlock within this long of the previous one on the same call is refused (409); 0 = off.' }),

@@ -11,6 +11,7 @@ export const ERROR_STATUS = {
   call_not_found: 404,
   device_busy: 409,
   residents_busy: 409,
+  residents_unavailable: 409,
   invalid_transition: 409,
   payload_too_large: 413,
   no_residents: 422,

@@ -49,6 +49,7 @@ import { trackResidentConnections } from './push/resident-connections'
 import { pushChannelsFromConfig } from './push/channels'
 import { orderKeys } from './webhooks/producer'
 import pushRoutes from '../plugins/push-routes'
+import dndRoutes from '../plugins/dnd-routes'
 import adminRoutes from '../plugins/admin-routes'
 
 export interface NodeOptions {
@@ -184,11 +185,21 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
     logger.warn({ providers: credentialSetup.demo }, `using DEMO media credentials for ${credentialSetup.demo.join(' and ')}: set TRTC_SDK_APP_ID/TRTC_SECRET_KEY and AGORA_APP_ID/AGORA_APP_CERTIFICATE for real calls`)
   }
   const credentials = createCredentials(credentialSetup.options)
-  const { callStore, rateLimiter, statusStore } = backends
+  // Before the calls: an invite's delivery asks whether the resident has a connection.
+  const pushBackend = await createPushBackend({
+    redis: redisAddressOf(config),
+    nodeId: id,
+    vapid: { publicKey: config.PUSH_VAPID_PUBLIC_KEY, privateKey: config.PUSH_VAPID_PRIVATE_KEY, subject: config.PUSH_VAPID_SUBJECT },
+    demo: config.DEMO_CREDENTIALS,
+    logger
+  })
+  const { callStore, rateLimiter, statusStore, dndStore } = backends
   const calls: CallService = new CallService({
     store: callStore,
     publisher,
     directory,
+    dnd: dndStore,
+    isOnline: (residentId) => pushBackend.connections.isOnline(residentId),
     credentials,
     rateLimiter,
     rateLimitPerSecond: config.RATE_LIMIT_PER_SECOND,
@@ -251,13 +262,6 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
   })
 
   // Push: another consumer of the tap, fed by a registry of resident connections.
-  const pushBackend = await createPushBackend({
-    redis: redisAddressOf(config),
-    nodeId: id,
-    vapid: { publicKey: config.PUSH_VAPID_PUBLIC_KEY, privateKey: config.PUSH_VAPID_PRIVATE_KEY, subject: config.PUSH_VAPID_SUBJECT },
-    demo: config.DEMO_CREDENTIALS,
-    logger
-  })
   const untrackResidents = trackResidentConnections({ broker: broker.aedes, contexts: broker.contexts, registry: pushBackend.connections, logger })
   const pushChannels = pushChannelsFromConfig(config, pushBackend.vapid, outbound)
   const pushes = startPushDispatcher({
@@ -270,6 +274,9 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
     concurrency: PUSH_CONCURRENCY,
     retryBaseMs: config.PUSH_RETRY_BASE_MS,
     onFailed: (failure) => webhooks.emit('push.failed', orderKeys.call(failure.call_id), { ...failure }),
+    onInvitePushed: (callId, residentId) => {
+      calls.delivered(callId, residentId, 'push').catch((err: unknown) => logger.warn({ err, callId, residentId }, 'could not record a push delivery'))
+    },
     ...(deliveryMetrics === undefined ? {} : { report: deliveryMetrics.push })
   })
   deliveryMetrics?.watch({ pushQueueDepth: () => pushes.depth, webhookBacklog: () => webhooks.backlog() })
@@ -331,6 +338,7 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
       await app.register(callRecords, { store: callStore, rateLimiter, perSecond: config.RATE_LIMIT_PER_SECOND })
       await app.register(mediaRoutes, { credentials, calls })
       await app.register(statusRoutes, { directory, store: statusStore, feed: statusFeed })
+      await app.register(dndRoutes, { directory, store: dndStore, rateLimiter, perSecond: config.RATE_LIMIT_PER_SECOND, maxMs: config.DND_MAX_MS })
       await app.register(systemRoutes, { send: sendSystemMessage })
       await app.register(webhookRoutes, { webhooks })
       await app.register(pushRoutes, {

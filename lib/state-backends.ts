@@ -1,5 +1,8 @@
 import type { Logger } from 'pino'
 import { redisAddressOf, type Config } from '../config/env'
+import { createMemoryDndStore } from './dnd/memory-dnd-store'
+import { createRedisDndStore } from './dnd/redis-dnd-store'
+import type { DndStore } from './dnd/dnd-store'
 import { createMemorySignInThrottle, type SignInThrottle } from './auth/sign-in-throttle'
 import { createRedisSignInThrottle } from './auth/redis-sign-in-throttle'
 import { createRedisBrokerParts } from './cluster/redis-broker-parts'
@@ -27,6 +30,7 @@ export interface StateBackends {
   /** Clients' retained topics, counted where the broker keeps them. */
   readonly retainedQuota: RetainedQuota
   readonly statusStore: StatusStore
+  readonly dndStore: DndStore
   /** Whether the state can be reached right now: always in memory, while the connection is ready with Redis. */
   up (): boolean
   /**
@@ -58,6 +62,7 @@ export function createStateBackends (config: Config, nodeId: string, logger: Log
       signInThrottle: createMemorySignInThrottle({ windowMs: config.SIGN_IN_THROTTLE_MS, maxKeys: SIGN_IN_THROTTLE_MAX_KEYS }),
       retainedQuota: createMemoryRetainedQuota(retainedLimits),
       statusStore: createMemoryStatusStore(),
+      dndStore: createMemoryDndStore(),
       up: () => true,
       sweepPresence: () => {},
       broker: {},
@@ -75,6 +80,7 @@ export function createStateBackends (config: Config, nodeId: string, logger: Log
     signInThrottle: createRedisSignInThrottle({ redis, windowMs: config.SIGN_IN_THROTTLE_MS }),
     retainedQuota: createRedisRetainedQuota({ redis, ...retainedLimits }),
     statusStore: createRedisStatusStore({ redis, nodeId }),
+    dndStore: createRedisDndStore({ redis }),
     up: () => redis.status === 'ready',
     sweepPresence (onConnectionLost) {
       sweeper = createPresenceSweeper({

@@ -89,7 +89,8 @@ export async function startNode (options: NodeOptions = {}): Promise<RunningNode
     }
   })
   try {
-    const ports = await waitForPorts(child, 20_000, options.onLine)
+    // Generous: on a loaded machine a start (Fastify, schemas, Redis) has taken over 20 s.
+    const ports = await waitForPorts(child, 60_000, options.onLine)
     return {
       label: options.bin === undefined ? 'embedded (intercom-broker, Aedes)' : `embedded (${options.bin})`,
       pid: child.pid as number,

@@ -1,7 +1,6 @@
 import net from 'node:net'
 import { MqttClient } from 'mqtt'
 import { send, serve } from './child'
-import { connected } from './client'
 import type { StormClientsResult, StormSpec } from './protocol'
 
 /** Firmware-like back-off: "full jitter", a random wait up to base × 2^attempt, capped. */
@@ -109,10 +108,12 @@ async function publishTo (s: StormSpec, port: number, indices: number[], seq: nu
     password: s.password,
     protocolVersion: 4,
     clean: true,
-    reconnectPeriod: 0,
-    connectTimeout: 60_000
+    // In the middle of a storm its own sign-in may be refused as busy or time out: it retries like the others.
+    reconnectPeriod: 1000,
+    connectTimeout: 30_000
   })
-  await connected(publisher)
+  publisher.on('error', () => {})
+  await new Promise<void>((resolve) => publisher.once('connect', () => resolve()))
   const window = 500
   let next = 0
   const lane = async (): Promise<void> => {

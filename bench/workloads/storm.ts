@@ -45,6 +45,8 @@ interface Phase {
 
 interface StormRun {
   mode: Mode
+  /** Why the run stopped before its end; its phases so far are kept. */
+  failure?: string
   clients: number
   hashed: boolean
   phases: Phase[]
@@ -140,7 +142,7 @@ async function publish (generators: Generator[], node: RunningNode, clients: num
   await g.next('published', 120_000)
 }
 
-async function runStorm (context: WorkloadContext, mode: Mode): Promise<StormRun> {
+async function runStorm (context: WorkloadContext, mode: Mode, phases: Phase[]): Promise<StormRun> {
   const { quick } = context.options
   const clients = context.options.stormClients
   const hashed = context.options.hashedSecrets
@@ -192,7 +194,6 @@ async function runStorm (context: WorkloadContext, mode: Mode): Promise<StormRun
     const window = CALL_WINDOW_MS[quick ? 'quick' : 'full'][mode]
     callers.send({ type: 'calls-step', step: { transport: 'mqtt', mode: 'rate', rate: CALL_RATE, concurrency: 0, warmupMs: 0, measureMs: window } })
     await callers.next('window-start', 30_000)
-    const phases: Phase[] = []
     // The node holding every storm client once the events are over.
     let home = b
     if (mode === 'kill') {
@@ -266,7 +267,8 @@ function stormTables (runs: StormRun[]): Table[] {
     rows: runs.map((r) => {
       const lat = percentiles(Float64Array.from(r.calls?.samples ?? []))
       const failed = Object.entries(r.calls?.failures ?? {}).map(([code, n]) => `${figure(n)} ${code}`).join(', ')
-      return [`${r.mode === 'kill' ? 'storm' : 'rolling restart'}${r.hashed ? ', hashed secret' : ''}`, figure(r.calls?.started ?? Number.NaN), figure(lat.p50), figure(lat.p99),
+      const name = `${r.mode === 'kill' ? 'storm' : 'rolling restart'}${r.hashed ? ', hashed secret' : ''}${r.failure === undefined ? '' : ` (**stopped: ${r.failure}**)`}`
+      return [name, figure(r.calls?.started ?? Number.NaN), figure(lat.p50), figure(lat.p99),
         failed === '' ? '0' : `**${failed}**`, figure(r.clients * 3), r.messages.lost > 0 ? `**${figure(r.messages.lost)}**` : '0', figure(r.messages.duplicates), figure(r.refusals)]
     })
   }
@@ -282,6 +284,10 @@ function stormTargets (runs: StormRun[]): TargetCheck[] {
       const at99 = backAt(p.back, p.dropped, 0.99)
       return { target: `99 % back within ${GOAL.backWithinMs / 1000} s (${name}: ${p.event})`, measured: `${seconds(at99)} s`, met: Number.isFinite(at99) && at99 <= GOAL.backWithinMs }
     })
+    if (r.failure !== undefined) {
+      checks.push({ target: `the run completes (${name})`, measured: `stopped: ${r.failure}`, met: false })
+      return checks
+    }
     checks.push({ target: `nothing lost (${name})`, measured: `${figure(r.messages.lost)} lost, ${figure(r.messages.duplicates)} duplicates`, met: r.messages.lost === 0 })
     if (r.mode === 'kill') checks.push({ target: `call set-up p99 ≤ ${GOAL.callP99Ms} ms during the storm (${name})`, measured: `p99 ${figure(lat.p99)} ms, ${figure(failed)} failed`, met: lat.p99 <= GOAL.callP99Ms && failed === 0 })
     else checks.push({ target: 'no call fails (rolling restart)', measured: `${figure(failed)} failed of ${figure(r.calls?.started ?? 0)}`, met: failed === 0 })
@@ -300,7 +306,26 @@ export const stormWorkload: Workload = {
     }
     const runs: StormRun[] = []
     const modes: Mode[] = context.options.rolling ? ['rolling'] : ['kill', 'rolling']
-    for (const mode of modes) runs.push(await runStorm(context, mode))
+    for (const mode of modes) {
+      const phases: Phase[] = []
+      try {
+        runs.push(await runStorm(context, mode, phases))
+      } catch (err) {
+        // One mode failing must not lose the other's figures, nor this one's phases so far.
+        context.log(`storm (${mode}) failed: ${(err as Error).message}`)
+        runs.push({
+          mode,
+          failure: (err as Error).message.split('\n')[0] as string,
+          clients: context.options.stormClients,
+          hashed: context.options.hashedSecrets,
+          phases,
+          calls: null,
+          messages: { clients: 0, up: 0, dropsAfterMark: 0, attemptsAfterMark: 0, backAfterMark: [], refusals: 0, lost: Number.NaN, duplicates: Number.NaN, unexpected: 0 },
+          refusals: Number.NaN,
+          loadStart: ''
+        })
+      }
+    }
     return { tables: stormTables(runs), targets: stormTargets(runs) }
   }
 }

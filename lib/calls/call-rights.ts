@@ -1,6 +1,6 @@
 import { IntercomError } from '../errors'
 import type { Identity } from '../identity'
-import type { CallSession, Leg } from './session'
+import { UNRUNG_LEG_STATES, type CallSession, type Leg } from './session'
 
 /**
  * Who may start, act as, read and end a call: pure predicates over an identity
@@ -62,15 +62,15 @@ function liveLeg (session: CallSession, residentId: string): boolean {
   return state === 'ringing' || state === 'answered'
 }
 
-/** The call rang this resident at some point: it has a leg that is not `busy`. */
+/** The call rang this resident at some point: it has a leg that is not `busy` or `dnd`. */
 export function wasRung (session: CallSession, residentId: string): boolean {
   const leg = legOf(session, residentId)
-  return leg !== undefined && leg.state !== 'busy'
+  return leg !== undefined && !UNRUNG_LEG_STATES.includes(leg.state)
 }
 
 /**
  * A service, the call's device, or a resident the call rang. A resident whose leg
- * ended still reads the outcome; a busy resident was never part of the call.
+ * ended still reads the outcome; a busy or DND resident was never part of the call.
  */
 export function mayRead (actor: Identity, session: CallSession): boolean {
   if (actor.kind === 'service') return true

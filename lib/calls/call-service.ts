@@ -1,6 +1,7 @@
 import type { Logger } from 'pino'
 import type { Publisher } from '../broker/publisher'
 import { requireRtc, requireTrtc, type CallCredentials, type Credentials } from '../credentials'
+import type { DndStore } from '../dnd/dnd-store'
 import type { Directory } from '../directory/directory'
 import { IntercomError } from '../errors'
 import { identity, type Identity } from '../identity'
@@ -13,8 +14,8 @@ import type { Effect } from './effects'
 import { startCall, transition, type CallEvent, type MachineOptions } from './machine'
 import { render } from './render'
 import type { ActionRequest, StartRequest } from './request-bodies'
-import { rejectPolicy, ringTargets } from './ring-targets'
-import { TIMERS, type CallSession, type Provider, type TimerName } from './session'
+import { rejectPolicy, ringStep, ringTargets } from './ring-targets'
+import { TIMERS, type CallSession, type Delivery, type Provider, type TimerName } from './session'
 import { viewOf, type CallView } from './view'
 
 export type { StartRequest } from './request-bodies'
@@ -23,6 +24,10 @@ export interface CallServiceOptions {
   store: CallStore
   publisher: Publisher
   directory: Directory
+  /** Who is in do not disturb: such a target gets a `dnd` leg, no invite. */
+  dnd: DndStore
+  /** Whether a resident has an open MQTT connection now: its invite's `delivery` is then `online`. */
+  isOnline: (residentId: string) => Promise<boolean>
   credentials: Credentials
   rateLimiter: RateLimiter
   rateLimitPerSecond: number
@@ -71,7 +76,12 @@ export class CallService {
     if (known !== null) return this.#retried(known, request)
     this.#assertProvider(request.provider)
     const targets = [...ringTargets(directory, request)]
-    const [busy, activeCall] = await Promise.all([store.connectedResidents(targets), store.activeCallOfDevice(deviceId)])
+    const [busy, dnd, online, activeCall] = await Promise.all([
+      store.connectedResidents(targets),
+      this.#options.dnd.among(targets, this.#now()),
+      this.#onlineAmong(targets),
+      store.activeCallOfDevice(deviceId)
+    ])
     const now = this.#now()
     const result = startCall({
       callId: newCallId(now),
@@ -79,9 +89,12 @@ export class CallService {
       deviceId,
       targets,
       busy: targets.filter((r) => busy.has(r)),
+      dnd: targets.filter((r) => dnd.has(r)),
+      online,
       activeCall,
       householdNumber: request.householdNumber ?? null,
       onReject: rejectPolicy(directory, request),
+      ringStepMs: ringStep(directory, request),
       ...(request.requestId === undefined ? {} : { requestId: request.requestId }),
       ...(request.timestamp === undefined ? {} : { timestamp: request.timestamp })
     }, now, timing)
@@ -174,6 +187,11 @@ export class CallService {
     await Promise.all(callIds.map((callId) => this.#applyQuietly(callId, { type: 'resident_removed', residentId })))
   }
 
+  /** How a resident's invite went out, learnt later (a push accepted for it): recorded on its leg. */
+  async delivered (callId: string, residentId: string, delivery: Delivery): Promise<void> {
+    await this.#applyQuietly(callId, { type: 'delivery', residentId, delivery })
+  }
+
   /** A deadline came due (the timer loop holds its lease). */
   async fireTimer (callId: string, timer: TimerName): Promise<void> {
     await this.#applyQuietly(callId, { type: 'timer', timer })
@@ -203,10 +221,23 @@ export class CallService {
       if (await store.compareAndSet(result.session, current.version)) {
         await this.#perform(result.session, result.effects, now)
         this.#options.observer?.transitioned(current, result.session)
+        await this.#recordOnline(callId, result.effects)
         return result.session
       }
     }
     throw new IntercomError('service_unavailable', `call ${callId} is changing too fast; retry`)
+  }
+
+  async #onlineAmong (residentIds: readonly string[]): Promise<string[]> {
+    const online = await Promise.all(residentIds.map((id) => this.#options.isOnline(id)))
+    return residentIds.filter((_, i) => online[i])
+  }
+
+  /** An invite sent after the start (the next resident of a sequential ring) went out `queued`: `online` if it has a connection. */
+  async #recordOnline (callId: string, effects: readonly Effect[]): Promise<void> {
+    const invited = effects.flatMap((e) => e.type === 'invite' ? [e.residentId] : [])
+    if (invited.length === 0) return
+    for (const residentId of await this.#onlineAmong(invited)) await this.#applyQuietly(callId, { type: 'delivery', residentId, delivery: 'online' })
   }
 
   async #load (callId: string): Promise<CallSession> {

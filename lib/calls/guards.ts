@@ -1,7 +1,7 @@
 import type { Identity } from '../identity'
 import { mayEnd, wasRung } from './call-rights'
 import type { MachineOptions } from './machine'
-import type { CallAction, CallSession, TimerName } from './session'
+import type { CallAction, CallSession, Delivery, TimerName } from './session'
 
 /**
  * The conditions the transition table names: pure predicates over the call and
@@ -24,6 +24,8 @@ export interface GuardContext {
   readonly timer: TimerName | null
   /** The directory lets the acting resident open the door. */
   readonly canUnlock: boolean
+  /** A delivery report for the subject's leg, else null. */
+  readonly delivery: Delivery | null
   readonly now: number
   readonly options: MachineOptions
 }
@@ -41,7 +43,7 @@ const EXTEND: CallAction = 'extend'
 export const GUARDS = {
   /** The acting device is the one that called. */
   isCaller: (ctx: GuardContext): boolean => ctx.actor.kind === 'device' && ctx.actor.id === ctx.session.device_device_id,
-  /** The acting resident was rung by this call (a `busy` leg never was). */
+  /** The acting resident was rung by this call (a `busy`, `dnd` or `waiting` leg never was). */
   isParty: (ctx: GuardContext): boolean => {
     const id = residentActor(ctx)
     return id !== null && wasRung(ctx.session, id)
@@ -84,6 +86,11 @@ export const GUARDS = {
   graceIdle: (ctx: GuardContext): boolean => ctx.session.deadlines.device_offline === null,
   /** An offline grace is running. */
   graceRunning: (ctx: GuardContext): boolean => ctx.session.deadlines.device_offline !== null,
+  /** The report changes how the subject's invite is known to have gone out (a leg never invited has no delivery). */
+  deliveryNews: (ctx: GuardContext): boolean => {
+    const leg = ctx.subject === null ? undefined : ctx.session.legs.find((l) => l.resident_id === ctx.subject)
+    return leg?.delivery !== undefined && ctx.delivery !== null && leg.delivery !== ctx.delivery
+  },
   /** The resident the input is about has a ringing leg. */
   subjectRinging: (ctx: GuardContext): boolean => ctx.subject !== null && legState(ctx.session, ctx.subject) === 'ringing'
 } as const
@@ -94,6 +101,8 @@ export type GuardName = keyof typeof GUARDS
 export interface StartContext {
   readonly targets: readonly string[]
   readonly busy: readonly string[]
+  /** The targets in do not disturb. */
+  readonly dnd: readonly string[]
   /** The device's active call, as the store saw it just before. */
   readonly activeCall: string | null
 }
@@ -103,6 +112,8 @@ export const START_GUARDS = {
   hasTargets: (ctx: StartContext): boolean => ctx.targets.length > 0,
   /** At least one target is not in a connected call. */
   someoneFree: (ctx: StartContext): boolean => ctx.targets.some((r) => !ctx.busy.includes(r)),
+  /** At least one target is neither in a connected call nor in do not disturb. */
+  someoneReachable: (ctx: StartContext): boolean => ctx.targets.some((r) => !ctx.busy.includes(r) && !ctx.dnd.includes(r)),
   /** The device has no ringing or connected call. */
   deviceIdle: (ctx: StartContext): boolean => ctx.activeCall === null
 } as const

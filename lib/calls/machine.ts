@@ -3,9 +3,9 @@ import { identity, type Identity } from '../identity'
 import type { Party } from './call-rights'
 import type { ControlEffect, ControlTarget, Effect } from './effects'
 import { GUARDS, START_GUARDS, SYSTEM_ACTOR, type Actor, type GuardContext, type StartContext } from './guards'
-import type { CallAction, CallSession, ClientAction, EndReason, HistoryEntry, Leg, Provider, TimerName, UnlockResult } from './session'
+import type { CallAction, CallSession, ClientAction, Delivery, EndReason, HistoryEntry, Leg, Provider, TimerName, UnlockResult } from './session'
 import { TIMERS } from './session'
-import { START, TRANSITIONS, type Outcome, type Rule, type SystemInput, type Verdict } from './transitions'
+import { START, TRANSITIONS, type Outcome, type RefusalCode, type Rule, type SystemInput, type Verdict } from './transitions'
 
 /**
  * The call state machine: pure functions from (session, event, now) to the next
@@ -38,6 +38,8 @@ export interface StartParams {
   targets: string[]
   /** The targets already in a connected call: they get a `busy` leg and no invite. */
   busy: string[]
+  /** The targets in do not disturb: they get a `dnd` leg and no invite; absent: none. */
+  dnd?: string[]
   /** The device's active call as the store last saw it. */
   activeCall: string | null
   householdNumber: string | null
@@ -45,6 +47,10 @@ export interface StartParams {
   requestId?: string
   /** The household policy for a plain rejection; `leg` when absent. */
   onReject?: 'leg' | 'all'
+  /** The targets with an open connection: their invites are `online`, the others' `queued` until a push is accepted. */
+  online?: string[]
+  /** Sequential ring: each resident rings this long, in target order; absent or null rings everyone at once. */
+  ringStepMs?: number | null
   reason?: string | null
   timestamp?: number
 }
@@ -91,7 +97,14 @@ export interface ResidentRemovedEvent {
   residentId: string
 }
 
-export type CallEvent = ActionEvent | EndEvent | TimerEvent | PresenceEvent | DeviceRemovedEvent | ResidentRemovedEvent
+/** How a resident's invite reached it, learnt after the invite went out (an open connection, an accepted push). */
+export interface DeliveryEvent {
+  type: 'delivery'
+  residentId: string
+  delivery: Delivery
+}
+
+export type CallEvent = ActionEvent | EndEvent | TimerEvent | PresenceEvent | DeviceRemovedEvent | ResidentRemovedEvent | DeliveryEvent
 
 export type StartResult =
   | { ok: true, session: CallSession, effects: Effect[] }
@@ -103,15 +116,24 @@ export type TransitionResult =
 
 export function startCall (params: StartParams, now: number, options: MachineOptions): StartResult {
   const { callId, deviceId, targets, busy } = params
+  const dnd = params.dnd ?? []
   const actor = identity('device', deviceId).name
-  const context: StartContext = { targets, busy, activeCall: params.activeCall }
+  const context: StartContext = { targets, busy, dnd, activeCall: params.activeCall }
   const failed = START.guards.find((check) => !START_GUARDS[check.guard](context))
   if (failed !== undefined) {
     const { otherwise } = failed
     if (otherwise.kind !== 'refuse') throw new IntercomError('internal', 'a call start is started or refused')
     return { ok: false, error: new IntercomError(otherwise.code, `Device ${deviceId}: ${otherwise.hint}.`) }
   }
-  const legs: Leg[] = targets.map(r => ({ resident_id: r, state: busy.includes(r) ? 'busy' : 'ringing' }))
+  const step = params.ringStepMs ?? null
+  // Busy is judged before DND: a resident in a call and in DND shows as busy.
+  const legs: Leg[] = targets.map(r => ({ resident_id: r, state: busy.includes(r) ? 'busy' : dnd.includes(r) ? 'dnd' : 'waiting' }))
+  // Everyone free rings at once, or (sequential) the first free one while the others wait their turn.
+  const online = params.online ?? []
+  for (const leg of step === null ? waitingLegs(legs) : waitingLegs(legs).slice(0, 1)) {
+    leg.state = 'ringing'
+    leg.delivery = online.includes(leg.resident_id) ? 'online' : 'queued'
+  }
   const reason = params.reason ?? null
   const session: CallSession = {
     call_id: callId,
@@ -123,6 +145,7 @@ export function startCall (params: StartParams, now: number, options: MachineOpt
     household_number: params.householdNumber,
     ...(params.requestId == null ? {} : { request_id: params.requestId }),
     on_reject: params.onReject ?? 'leg',
+    ring_step_ms: step,
     start_time: now,
     answer_time: null,
     end_time: null,
@@ -135,8 +158,9 @@ export function startCall (params: StartParams, now: number, options: MachineOpt
     ended_by: null,
     seq: 1,
     version: 1,
-    deadlines: { ring: now + options.ringTimeoutMs, max_duration: null, device_offline: null, unlock_hangup: null, ending_soon: null }
+    deadlines: { ring: now + options.ringTimeoutMs, max_duration: null, device_offline: null, unlock_hangup: null, ending_soon: null, next_resident: null }
   }
+  session.deadlines.next_resident = nextTurn(session, now)
   const effects: Effect[] = [
     control(device(session), 'ringing', reason, { withSession: true }),
     ...legs.filter(l => l.state === 'ringing').map((l): Effect => ({ type: 'invite', residentId: l.resident_id })),
@@ -156,20 +180,26 @@ interface Step {
   timer: TimerName | null
   canUnlock: boolean
   result: UnlockResult | null
+  /** A delivery report, else null. */
+  delivery: Delivery | null
 }
 
-const TIMER_INPUT: Record<TimerName, { input: SystemInput, action: CallAction }> = {
-  ring: { input: 'ring_timer', action: 'timeout' },
-  max_duration: { input: 'max_duration_timer', action: 'max_duration' },
-  device_offline: { input: 'device_offline_timer', action: 'device_offline' },
-  unlock_hangup: { input: 'unlock_hangup_timer', action: 'unlocked' },
-  ending_soon: { input: 'ending_soon_timer', action: 'ending_soon' }
+/** The reason a resident's ring stops when its turn of a sequential ring is over. */
+export const NEXT_RESIDENT = 'next_resident'
+
+const TIMER_INPUT: Record<TimerName, { input: SystemInput, action: CallAction, reason: string | null }> = {
+  ring: { input: 'ring_timer', action: 'timeout', reason: null },
+  max_duration: { input: 'max_duration_timer', action: 'max_duration', reason: null },
+  device_offline: { input: 'device_offline_timer', action: 'device_offline', reason: null },
+  unlock_hangup: { input: 'unlock_hangup_timer', action: 'unlocked', reason: null },
+  ending_soon: { input: 'ending_soon_timer', action: 'ending_soon', reason: null },
+  next_resident: { input: 'next_resident_timer', action: 'timeout', reason: NEXT_RESIDENT }
 }
 
 /** The table's verdict for an event, and the step it would record. */
 function verdictOf (session: CallSession, event: CallEvent, now: number): { verdict: Verdict, step: Step } {
   const row = TRANSITIONS[session.status]
-  const base = { reason: null, timestamp: now, subject: null, timer: null, canUnlock: true, result: null }
+  const base = { reason: null, timestamp: now, subject: null, timer: null, canUnlock: true, result: null, delivery: null }
   switch (event.type) {
     case 'action':
       return {
@@ -187,8 +217,8 @@ function verdictOf (session: CallSession, event: CallEvent, now: number): { verd
     case 'end':
       return { verdict: row.system.end, step: { ...base, actor: event.by, action: 'forced', reason: event.reason ?? null } }
     case 'timer': {
-      const { input, action } = TIMER_INPUT[event.timer]
-      return { verdict: row.system[input], step: { ...base, actor: SYSTEM_ACTOR, action, timer: event.timer } }
+      const { input, action, reason } = TIMER_INPUT[event.timer]
+      return { verdict: row.system[input], step: { ...base, actor: SYSTEM_ACTOR, action, reason, timer: event.timer } }
     }
     case 'device_presence':
       return event.online
@@ -198,6 +228,8 @@ function verdictOf (session: CallSession, event: CallEvent, now: number): { verd
       return { verdict: row.system.device_removed, step: { ...base, actor: SYSTEM_ACTOR, action: 'forced', reason: 'device_removed' } }
     case 'resident_removed':
       return { verdict: row.system.resident_removed, step: { ...base, actor: SYSTEM_ACTOR, action: 'cancelled', reason: 'removed', subject: event.residentId } }
+    case 'delivery':
+      return { verdict: row.system.delivery, step: { ...base, actor: SYSTEM_ACTOR, action: null, subject: event.residentId, delivery: event.delivery } }
   }
 }
 
@@ -211,7 +243,7 @@ export function judge<G extends string> (verdict: Verdict<G>, holds: (guard: G) 
 
 export function transition (session: CallSession, event: CallEvent, now: number, options: MachineOptions): TransitionResult {
   const { verdict, step } = verdictOf(session, event, now)
-  const context: GuardContext = { session, actor: step.actor, action: step.action, subject: step.subject, timer: step.timer, canUnlock: step.canUnlock, now, options }
+  const context: GuardContext = { session, actor: step.actor, action: step.action, subject: step.subject, timer: step.timer, canUnlock: step.canUnlock, delivery: step.delivery, now, options }
   const outcome = judge(verdict, (guard) => GUARDS[guard](context))
   if (outcome.kind === 'ignore') return unchanged(session)
   if (outcome.kind === 'refuse') return refusal(session, step.actor, outcome.code, outcome.hint)
@@ -273,6 +305,7 @@ const RULES: Record<Exclude<Rule, 'ring'>, RuleFn> = {
       if (others.includes(l)) messages.push(control(resident(l.resident_id), 'cancelled', 'answered_elsewhere', { residentId: me }))
     }
     s.deadlines.ring = null
+    s.deadlines.next_resident = null
     s.deadlines.max_duration = now + options.maxCallMs
     s.deadlines.ending_soon = warningBefore(s.deadlines.max_duration, options)
     return { transition: true, messages }
@@ -282,11 +315,28 @@ const RULES: Record<Exclude<Rule, 'ring'>, RuleFn> = {
     const me = actingResident(step)
     const action = step.action === 'timeout' ? 'timeout' : 'rejected'
     legOf(s, me).state = action
-    const messages = [
+    const messages: Effect[] = [
       control(device(s), action, step.reason, { residentId: me }),
-      control(resident(me), action, step.reason, { residentId: me })
+      control(resident(me), action, step.reason, { residentId: me }),
+      ...moveOn(s, step.actor.name, now)
     ]
-    if (ringingLegs(s).length === 0) end(s, reasonWhenNoLegRings(s), step.actor.name, now)
+    return { transition: true, messages }
+  },
+
+  record_delivery (s, step) {
+    legOf(s, step.subject as string).delivery = step.delivery as Delivery
+    return { transition: false, messages: [] }
+  },
+
+  ring_next (s, step, now) {
+    const over = ringingLegs(s)
+    for (const l of over) l.state = 'timeout'
+    // The device learns whose turn ended; the resident, like at a ring timeout, that its ring is over.
+    const messages: Effect[] = [
+      ...over.map((l) => control(device(s), 'timeout', NEXT_RESIDENT, { residentId: l.resident_id })),
+      ...over.map((l) => control(resident(l.resident_id), 'timeout', NEXT_RESIDENT)),
+      ...moveOn(s, SYSTEM_ACTOR.name, now)
+    ]
     return { transition: true, messages }
   },
 
@@ -411,13 +461,38 @@ const RULES: Record<Exclude<Rule, 'ring'>, RuleFn> = {
   remove_resident (s, step, now) {
     const gone = step.subject as string
     legOf(s, gone).state = 'cancelled'
-    const messages = [
+    const messages: Effect[] = [
       control(device(s), 'cancelled', step.reason, { residentId: gone }),
-      control(resident(gone), 'cancelled', step.reason, { residentId: gone })
+      control(resident(gone), 'cancelled', step.reason, { residentId: gone }),
+      ...moveOn(s, SYSTEM_ACTOR.name, now)
     ]
-    if (ringingLegs(s).length === 0) end(s, reasonWhenNoLegRings(s), SYSTEM_ACTOR.name, now)
     return { transition: true, messages }
   }
+}
+
+/**
+ * A leg stopped ringing: while another rings, nothing more; else the next
+ * waiting resident (sequential ring) is invited; else the call ends.
+ */
+function moveOn (s: CallSession, endedBy: string, now: number): Effect[] {
+  if (ringingLegs(s).length > 0) return []
+  const next = waitingLegs(s.legs)[0]
+  if (next === undefined) {
+    end(s, reasonWhenNoLegRings(s), endedBy, now)
+    return []
+  }
+  next.state = 'ringing'
+  // The shell learns whether it has a connection only after the invite went out.
+  next.delivery = 'queued'
+  s.deadlines.next_resident = nextTurn(s, now)
+  return [{ type: 'invite', residentId: next.resident_id }]
+}
+
+/** When the ringing resident's turn ends: only when someone waits, and before the ring timeout (which ends it anyway). */
+function nextTurn (s: CallSession, now: number): number | null {
+  if (s.ring_step_ms === null || waitingLegs(s.legs).length === 0) return null
+  const at = now + s.ring_step_ms
+  return s.deadlines.ring !== null && at < s.deadlines.ring ? at : null
 }
 
 /** The last ringing leg ended without an answer: a rejection wins, then a timeout, else cancelled. */
@@ -458,6 +533,7 @@ function control (to: ControlTarget, action: CallAction, reason: string | null, 
 const device = (s: CallSession): ControlTarget => ({ kind: 'device', id: s.device_device_id })
 const resident = (id: string): ControlTarget => ({ kind: 'resident', id })
 const ringingLegs = (s: CallSession): Leg[] => s.legs.filter(l => l.state === 'ringing')
+const waitingLegs = (legs: Leg[]): Leg[] => legs.filter(l => l.state === 'waiting')
 const answeredLegs = (s: CallSession): Leg[] => s.status === 'connected' ? s.legs.filter(l => l.state === 'answered') : []
 
 function legOf (s: CallSession, residentId: string): Leg {
@@ -470,7 +546,7 @@ function unchanged (session: CallSession): TransitionResult {
   return { ok: true, session, effects: [], changed: false }
 }
 
-function refusal (s: CallSession, actor: Actor, code: 'forbidden' | 'invalid_transition' | 'no_residents' | 'residents_busy' | 'device_busy', hint: string): TransitionResult {
+function refusal (s: CallSession, actor: Actor, code: RefusalCode, hint: string): TransitionResult {
   if (code === 'forbidden') return { ok: false, error: new IntercomError(code, `${actor.name} may not do this on call ${s.call_id}: ${hint}.`) }
   const state = s.status === 'ended' ? `ended (${s.end_reason})` : s.status
   return { ok: false, error: new IntercomError(code, `Call ${s.call_id} is ${state}: ${hint}.`) }

@@ -31,7 +31,7 @@ function messageOf (session: CallSession, effect: Effect, now: number, credentia
   return { topic, payload: controlMessage(session, effect, now, credentials) }
 }
 
-/** `users/R/calls/incoming`: the invite, with R's own credentials and the moment it goes stale. */
+/** `users/R/calls/incoming`: the invite, with R's own credentials and the moment it goes stale (the end of R's turn in a sequential ring). */
 export function inviteMessage (session: CallSession, residentId: string, credentials: CallCredentials | null) {
   return {
     call_id: session.call_id,
@@ -41,7 +41,7 @@ export function inviteMessage (session: CallSession, residentId: string, credent
     target_resident_ids: session.target_resident_ids,
     household_number: session.household_number,
     timestamp: session.start_time,
-    expires_at: session.deadlines.ring ?? session.start_time,
+    expires_at: session.deadlines.next_resident ?? session.deadlines.ring ?? session.start_time,
     seq: session.seq,
     call_info: session.call_info,
     ...credentials

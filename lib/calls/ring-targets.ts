@@ -26,6 +26,18 @@ export function ringTargets (directory: Directory, request: StartRequest): reado
 }
 
 /**
+ * Sequential or parallel: the named household's `ring` policy; a call to every
+ * resident of the device follows it only when the device serves that one
+ * household (residents of several households ring at once); one resident just rings.
+ */
+export function ringStep (directory: Directory, request: StartRequest): number | null {
+  if (request.targetResidentId !== undefined) return null
+  if (request.householdNumber !== undefined) return directory.ringStep(request.householdNumber)
+  const households = directory.householdsOfDevice(request.deviceId)
+  return households.length === 1 ? directory.ringStep(households[0] as string) : null
+}
+
+/**
  * What a plain rejection does in this call: the named household's policy; for
  * a call to every resident of the device, `all` only when each of its
  * households says so; `leg` for a call to one resident (its rejection ends it anyway).

@@ -7,7 +7,11 @@ import { Type, type Static } from 'typebox'
 
 export const CALL_STATUSES = ['ringing', 'connected', 'ended'] as const
 export const END_REASONS = ['cancelled', 'rejected', 'timeout', 'hangup', 'max_duration', 'forced', 'device_offline', 'unlocked'] as const
-export const LEG_STATES = ['ringing', 'answered', 'rejected', 'timeout', 'cancelled', 'busy'] as const
+export const LEG_STATES = ['ringing', 'answered', 'rejected', 'timeout', 'cancelled', 'busy', 'dnd', 'waiting'] as const
+/** Legs the call never rang: the resident was in a connected call, in do not disturb, or its turn (sequential ring) never came. */
+export const UNRUNG_LEG_STATES: readonly string[] = ['busy', 'dnd', 'waiting']
+/** How a leg's invite went out: an open connection, a push a push service accepted, or neither yet. */
+export const DELIVERIES = ['online', 'push', 'queued'] as const
 export const PROVIDERS = ['trtc', 'rtc'] as const
 export const DEVICE_ACTIONS = ['cancelled', 'hangup', 'unlock_result'] as const
 export const RESIDENT_ACTIONS = ['answered', 'rejected', 'hangup', 'timeout', 'unlock', 'decline_all', 'extend'] as const
@@ -15,7 +19,7 @@ export const RESIDENT_ACTIONS = ['answered', 'rejected', 'hangup', 'timeout', 'u
 export const CLIENT_ACTIONS = ['answered', 'rejected', 'cancelled', 'hangup', 'timeout', 'unlock', 'decline_all', 'unlock_result', 'extend'] as const
 /** What `history`, `call_info` and control messages name: client actions plus what the server does itself. */
 export const CALL_ACTIONS = [...CLIENT_ACTIONS, 'ringing', 'forced', 'max_duration', 'device_offline', 'unlocked', 'ending_soon'] as const
-export const TIMERS = ['ring', 'max_duration', 'device_offline', 'unlock_hangup', 'ending_soon'] as const
+export const TIMERS = ['ring', 'max_duration', 'device_offline', 'unlock_hangup', 'ending_soon', 'next_resident'] as const
 /** What a plain `rejected` does: end the resident's own leg, or the whole call (as `decline_all`). */
 export const ON_REJECT = ['leg', 'all'] as const
 
@@ -32,9 +36,12 @@ export const TimerSchema = Type.Enum(TIMERS)
 const Ms = Type.Integer({ minimum: 0, description: 'ms since epoch' })
 const Reason = Type.Union([Type.String({ maxLength: 256 }), Type.Null()])
 
+export const DeliverySchema = Type.Enum(DELIVERIES)
+
 export const LegSchema = Type.Object({
   resident_id: Type.String(),
-  state: LegStateSchema
+  state: LegStateSchema,
+  delivery: Type.Optional(Type.Enum(DELIVERIES, { description: 'how the invite went out, on legs that were invited: `online` (an open connection), `push` (a push service accepted a push), `queued` (neither)' }))
 })
 
 /** What the door reported after an unlock. */
@@ -64,7 +71,8 @@ export const DeadlinesSchema = Type.Object({
   max_duration: Type.Union([Ms, Type.Null()]),
   device_offline: Type.Union([Ms, Type.Null()]),
   unlock_hangup: Type.Union([Ms, Type.Null()], { description: 'the call ends `unlocked` then, after the first unlock of a connected call' }),
-  ending_soon: Type.Union([Ms, Type.Null()], { description: 'both parties are warned then that max_duration is near' })
+  ending_soon: Type.Union([Ms, Type.Null()], { description: 'both parties are warned then that max_duration is near' }),
+  next_resident: Type.Union([Ms, Type.Null()], { description: 'sequential ring: the ringing resident\'s turn ends then, and the next waiting one rings' })
 })
 
 export const CallSessionSchema = Type.Object({
@@ -77,6 +85,7 @@ export const CallSessionSchema = Type.Object({
   household_number: Type.Union([Type.String(), Type.Null()]),
   request_id: Type.Optional(Type.String({ description: 'the device\'s request id, when it sent one: a retried request with it returns this call' })),
   on_reject: Type.Enum(ON_REJECT, { description: 'the household policy: `all` makes a plain rejected end the call for everyone' }),
+  ring_step_ms: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()], { description: 'the household policy `ring: {sequential: ms}`: residents ring one after the other, each this long; null rings them all at once' }),
   start_time: Ms,
   answer_time: Type.Union([Ms, Type.Null()]),
   end_time: Type.Union([Ms, Type.Null()]),
@@ -102,6 +111,7 @@ export type ClientAction = Static<typeof ClientActionSchema>
 export type CallAction = Static<typeof CallActionSchema>
 export type TimerName = Static<typeof TimerSchema>
 export type Leg = Static<typeof LegSchema>
+export type Delivery = Static<typeof DeliverySchema>
 export type HistoryEntry = Static<typeof HistoryEntrySchema>
 export type UnlockResult = Static<typeof UnlockResultSchema>
 export type CallInfo = Static<typeof CallInfoSchema>

@@ -30,6 +30,8 @@ export type Rule =
   | 'stop_offline_grace' // the device came back in time
   | 'remove_resident' // a ringing resident left the directory: its leg is cancelled
   | 'hang_up_after_unlock' // the door was opened a while ago: the call ends unlocked
+  | 'ring_next' // sequential ring: the ringing resident's turn is over, the next one rings
+  | 'record_delivery' // how an invite went out (connection, accepted push): no transition
   | 'unlock_result' // the door says whether it opened: the resident who unlocked is told
   | 'warn_ending' // max_duration is near: both parties are told
   | 'extend' // the answerer pushes max_duration back by MAX_CALL_MS
@@ -41,17 +43,19 @@ export type SystemInput =
   | 'max_duration_timer'
   | 'device_offline_timer'
   | 'unlock_hangup_timer'
+  | 'next_resident_timer'
   | 'ending_soon_timer'
   | 'device_offline'
   | 'device_online'
   | 'device_removed'
   | 'resident_removed'
+  | 'delivery'
 
 export const SYSTEM_INPUTS: readonly SystemInput[] = [
-  'end', 'ring_timer', 'max_duration_timer', 'device_offline_timer', 'unlock_hangup_timer', 'ending_soon_timer', 'device_offline', 'device_online', 'device_removed', 'resident_removed'
+  'end', 'ring_timer', 'max_duration_timer', 'device_offline_timer', 'unlock_hangup_timer', 'ending_soon_timer', 'next_resident_timer', 'device_offline', 'device_online', 'device_removed', 'resident_removed', 'delivery'
 ]
 
-export type RefusalCode = 'forbidden' | 'invalid_transition' | 'no_residents' | 'residents_busy' | 'device_busy'
+export type RefusalCode = 'forbidden' | 'invalid_transition' | 'no_residents' | 'residents_busy' | 'residents_unavailable' | 'device_busy'
 
 export type Outcome =
   | { readonly kind: 'apply', readonly rule: Rule }
@@ -93,6 +97,8 @@ const LEG_ONLY = when('rejectsLegOnly', apply('decline_all')) // household polic
 const COOLED_DOWN = when('unlockCooledDown', invalid('the door was unlocked moments ago: wait for the unlock cooldown before unlocking again'))
 const MAY_END = when('mayEnd', forbidden('only a service, the call\'s device or a resident still in the call may end it'))
 const DUE = when('deadlineDue', ignore('a cleared or moved deadline is stale'))
+// Also after the end: the record of how each invite went out stays true.
+const DELIVERY = verdict([when('deliveryNews', ignore('nothing new about this invite'))], apply('record_delivery'))
 const AWAITS_RESULT = when('unlockAwaitsResult', invalid('no unlock waits for a result: send one unlock_result per unlock'))
 const EXTENSIONS_LEFT = when('extensionsLeft', invalid('the call was extended MAX_EXTENSIONS times already: end it and call again'))
 
@@ -139,11 +145,13 @@ export const TRANSITIONS: Readonly<Record<CallStatus, StatusRow>> = {
       max_duration_timer: IDLE('not connected yet'),
       device_offline_timer: IDLE('no grace runs while ringing'),
       unlock_hangup_timer: IDLE('not connected yet'),
+      next_resident_timer: verdict([DUE], apply('ring_next')),
       ending_soon_timer: IDLE('not connected yet'),
       device_offline: verdict([], apply('end_device_offline')),
       device_online: IDLE('the device is already in the call'),
       device_removed: verdict([], apply('force_end')),
-      resident_removed: verdict([when('subjectRinging', ignore('its leg no longer rings'))], apply('remove_resident'))
+      resident_removed: verdict([when('subjectRinging', ignore('its leg no longer rings'))], apply('remove_resident')),
+      delivery: DELIVERY
     }
   },
   connected: {
@@ -177,11 +185,13 @@ export const TRANSITIONS: Readonly<Record<CallStatus, StatusRow>> = {
       max_duration_timer: verdict([DUE], apply('max_duration')),
       device_offline_timer: verdict([DUE], apply('end_device_offline')),
       unlock_hangup_timer: verdict([DUE], apply('hang_up_after_unlock')),
+      next_resident_timer: IDLE('already answered'),
       ending_soon_timer: verdict([DUE], apply('warn_ending')),
       device_offline: verdict([when('graceIdle', ignore('the first grace keeps running'))], apply('start_offline_grace')),
       device_online: verdict([when('graceRunning', ignore('no grace to stop'))], apply('stop_offline_grace')),
       device_removed: verdict([], apply('force_end')),
-      resident_removed: IDLE('only ringing legs end; the conversation goes on')
+      resident_removed: IDLE('only ringing legs end; the conversation goes on'),
+      delivery: DELIVERY
     }
   },
   ended: {
@@ -213,11 +223,13 @@ export const TRANSITIONS: Readonly<Record<CallStatus, StatusRow>> = {
       max_duration_timer: IDLE('already ended'),
       device_offline_timer: IDLE('already ended'),
       unlock_hangup_timer: IDLE('already ended'),
+      next_resident_timer: IDLE('already ended'),
       ending_soon_timer: IDLE('already ended'),
       device_offline: IDLE('already ended'),
       device_online: IDLE('already ended'),
       device_removed: IDLE('already ended'),
-      resident_removed: IDLE('already ended')
+      resident_removed: IDLE('already ended'),
+      delivery: DELIVERY
     }
   }
 }
@@ -231,6 +243,7 @@ export const START: Verdict<StartGuardName> = {
   guards: [
     when('hasTargets', { kind: 'refuse', code: 'no_residents', hint: 'add residents to the device\'s households in the directory' }),
     when('someoneFree', { kind: 'refuse', code: 'residents_busy', hint: 'every resident to ring is already in a call: try again later' }),
+    when('someoneReachable', { kind: 'refuse', code: 'residents_unavailable', hint: 'every resident to ring is in a call or in do not disturb: try again later' }),
     when('deviceIdle', { kind: 'refuse', code: 'device_busy', hint: 'the device is already in a call: end it first' })
   ],
   then: apply('ring')
@@ -242,7 +255,7 @@ export function describeVerdict (v: Verdict<string>): string {
   return `${guards === '' ? '' : `${guards} => `}${describeOutcome(v.then)}`
 }
 
-const STATUS_OF: Record<RefusalCode, number> = { forbidden: 403, invalid_transition: 409, no_residents: 422, residents_busy: 409, device_busy: 409 }
+const STATUS_OF: Record<RefusalCode, number> = { forbidden: 403, invalid_transition: 409, no_residents: 422, residents_busy: 409, residents_unavailable: 409, device_busy: 409 }
 
 function describeOutcome (o: Outcome): string {
   if (o.kind === 'apply') return o.rule

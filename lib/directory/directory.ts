@@ -22,6 +22,8 @@ class Snapshot {
   readonly deviceHouseholds = new Map<string, readonly string[]>()
   readonly householdResidents = new Map<string, readonly string[]>()
   readonly rejectAll = new Set<string>()
+  /** Household → ms per resident, for the households that ring one resident after the other. */
+  readonly ringSteps = new Map<string, number>()
   readonly cannotUnlock = new Set<string>()
   readonly clientRights = new Map<string, ClientRights>()
 
@@ -38,6 +40,8 @@ class Snapshot {
     for (const h of file.households) {
       this.householdResidents.set(h.number, [...new Set(h.residents)])
       if (h.policy?.on_reject === 'all') this.rejectAll.add(h.number)
+      const ring = h.policy?.ring
+      if (ring !== undefined && ring !== 'parallel') this.ringSteps.set(h.number, ring.sequential)
     }
     for (const r of file.residents) if (r.can_unlock === false) this.cannotUnlock.add(r.id)
     for (const d of file.devices) {
@@ -162,6 +166,11 @@ export class Directory {
   /** What one rejection does in this household's calls: `leg` (the default) or `all`. */
   onReject (householdNumber: string): 'leg' | 'all' {
     return this.#snapshot.rejectAll.has(householdNumber) ? 'all' : 'leg'
+  }
+
+  /** Sequential ring: how long each resident of the household rings; null rings them all at once (the default). */
+  ringStep (householdNumber: string): number | null {
+    return this.#snapshot.ringSteps.get(householdNumber) ?? null
   }
 
   /** Whether the resident may open the door (default true). */

@@ -12,7 +12,11 @@ const Filter = Type.String({ minLength: 1, maxLength: 256 })
 
 /** How a household's residents are rung and what one rejection does. */
 const HouseholdPolicy = Type.Object({
-  on_reject: Type.Optional(Type.Enum(['leg', 'all'], { description: '`leg` (default): a rejection ends that resident\'s ring only; `all`: it ends the call for everyone' }))
+  on_reject: Type.Optional(Type.Enum(['leg', 'all'], { description: '`leg` (default): a rejection ends that resident\'s ring only; `all`: it ends the call for everyone' })),
+  ring: Type.Optional(Type.Union([
+    Type.Literal('parallel'),
+    Type.Object({ sequential: Type.Integer({ minimum: 1000, maximum: 300_000, description: 'ms each resident rings before the next one' }) }, { additionalProperties: false })
+  ], { description: '`parallel` (default): every resident rings at once; `{"sequential": ms}`: one after the other in directory order, within the ring timeout' }))
 }, { additionalProperties: false })
 
 // Entries refuse fields they do not know: a typo or an export from another system is named, not silently dropped.

@@ -45,6 +45,9 @@ export const OPERATION_EXAMPLES: Record<string, OperationExample> = {
   'POST /api/push/subscriptions': { body: { kind: 'webpush', endpoint: 'https://push.example.com/send/d8f2c1', keys: WEB_PUSH_KEYS, resident_id: '2' } },
   'GET /api/push/subscriptions': { query: { resident_id: '2' } },
   'DELETE /api/push/subscriptions/{id}': { params: { id: SUBSCRIPTION_ID_EXAMPLE } },
+  // Resident 4 is rung by no other example: its DND changes none of them.
+  'PUT /api/residents/{id}/dnd': { params: { id: '4' }, body: { enabled: true } },
+  'GET /api/residents/{id}/dnd': { params: { id: '4' } },
   'GET /api/admin/directory': {},
   'PUT /api/admin/directory': {
     query: { dry_run: 'true' },

@@ -42,6 +42,8 @@ export interface PushDispatcherOptions {
   retryBaseMs: number
   onFailed?: (failure: PushFailure) => void
   report?: PushReport
+  /** A push service accepted an invite for this resident (the first of its subscriptions, and any after). */
+  onInvitePushed?: (callId: string, residentId: string) => void
   now?: () => number
 }
 
@@ -99,6 +101,7 @@ export function startPushDispatcher (options: PushDispatcherOptions): PushDispat
     switch (outcome.status) {
       case 'accepted':
         report.attempt(kind, 'accepted')
+        if (job.delivery.payload.type === 'call.incoming') options.onInvitePushed?.(job.delivery.payload.call_id, job.subscription.resident_id)
         return
       case 'gone':
         report.attempt(kind, 'gone')

@@ -1,4 +1,4 @@
-import type { CallSession, CallStatus, EndReason } from '../calls/session'
+import { UNRUNG_LEG_STATES, type CallSession, type CallStatus, type EndReason } from '../calls/session'
 
 /**
  * Call listing, the part both stores share: which index a query walks and what
@@ -16,7 +16,7 @@ export interface CallPosition {
 /** A listing query, rights already applied (see rights.ts). */
 export interface CallListQuery {
   deviceId?: string
-  /** Calls that rang this resident (busy legs excluded). */
+  /** Calls that rang this resident (busy and DND legs excluded). */
   residentId?: string
   householdNumber?: string
   status?: CallStatus
@@ -61,7 +61,7 @@ const endReasonIndex = (r: string): string => `end_reason:${r}`
 export function indexesOf (session: CallSession): string[] {
   const names = [ALL_INDEX, deviceIndex(session.device_device_id)]
   if (session.household_number !== null) names.push(householdIndex(session.household_number))
-  for (const leg of session.legs) if (leg.state !== 'busy') names.push(residentIndex(leg.resident_id))
+  for (const leg of session.legs) if (!UNRUNG_LEG_STATES.includes(leg.state)) names.push(residentIndex(leg.resident_id))
   if (session.status !== 'ended') names.push(ACTIVE_INDEX)
   else if (session.end_reason !== null) names.push(endReasonIndex(session.end_reason))
   return names
@@ -102,7 +102,7 @@ export function matchesResidual (session: CallSession, filter: ResidualFilter): 
   if (filter.householdNumber !== undefined && session.household_number !== filter.householdNumber) return false
   if (filter.status !== undefined && session.status !== filter.status) return false
   if (filter.endReason !== undefined && session.end_reason !== filter.endReason) return false
-  if (filter.residentId !== undefined && !session.legs.some((l) => l.resident_id === filter.residentId && l.state !== 'busy')) return false
+  if (filter.residentId !== undefined && !session.legs.some((l) => l.resident_id === filter.residentId && !UNRUNG_LEG_STATES.includes(l.state))) return false
   return true
 }
 

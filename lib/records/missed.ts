@@ -1,4 +1,4 @@
-import type { CallSession } from '../calls/session'
+import { UNRUNG_LEG_STATES, type CallSession } from '../calls/session'
 
 /**
  * A call a resident missed: it ended without anyone answering, and that
@@ -8,5 +8,5 @@ import type { CallSession } from '../calls/session'
 export function isMissedBy (session: CallSession, residentId: string): boolean {
   if (session.status !== 'ended' || session.answer_time !== null) return false
   const leg = session.legs.find((l) => l.resident_id === residentId)
-  return leg !== undefined && leg.state !== 'rejected' && leg.state !== 'busy'
+  return leg !== undefined && leg.state !== 'rejected' && !UNRUNG_LEG_STATES.includes(leg.state)
 }

@@ -15,7 +15,7 @@ const Ms = Type.Integer({ minimum: 0, maximum: 8_640_000_000_000_000 })
 
 export const CallListQuerySchema = Type.Object({
   device_id: Type.Optional(Id),
-  resident_id: Type.Optional(Type.String({ pattern: ID_PATTERN, description: 'the calls that rang this resident (busy legs excluded)' })),
+  resident_id: Type.Optional(Type.String({ pattern: ID_PATTERN, description: 'the calls that rang this resident (busy and DND legs excluded)' })),
   household_number: Type.Optional(Id),
   status: Type.Optional(CallStatusSchema),
   end_reason: Type.Optional(Type.Enum(END_REASONS)),

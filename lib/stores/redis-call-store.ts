@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis'
 import { IntercomError } from '../errors'
-import { TIMERS, type CallSession, type TimerName } from '../calls/session'
+import { TIMERS, UNRUNG_LEG_STATES, type CallSession, type TimerName } from '../calls/session'
 import { closeRedis, openRedis, redisFailure, type RedisTarget } from '../cluster/redis-connection'
 import { hasResidual, planListing, type CallListPage, type CallListQuery } from '../records/listing'
 import { LIST_SCAN_LIMIT, type CallStore, type DueTimer } from './call-store'
@@ -99,6 +99,10 @@ local function write (call_key, timers_key, base, prev, json, s, retention_ms)
 end
 `
 
+/** Leg states of residents the call never rang: they are in no resident listing. */
+const UNRUNG_LUA = `local UNRUNG = { ${UNRUNG_LEG_STATES.map((state) => `${state} = true`).join(', ')} }
+`
+
 /**
  * Listing indexes, kept apart from \`write\`: \`records:<name>\` sorted sets of call ids
  * scored by start time, one per name of \`indexesOf\` (lib/records/listing.ts), which
@@ -106,12 +110,12 @@ end
  * the horizon (retention + longest call) and expires a horizon after its newest call,
  * so retention trims them without a sweep over every key.
  */
-const RECORDS_LUA = `
+const RECORDS_LUA = `${UNRUNG_LUA}
 local function record_indexes (s)
   local names = { 'all', 'device:' .. s.device_device_id }
   if type(s.household_number) == 'string' then names[#names + 1] = 'household:' .. s.household_number end
   for _, leg in ipairs(s.legs) do
-    if leg.state ~= 'busy' then names[#names + 1] = 'resident:' .. leg.resident_id end
+    if not UNRUNG[leg.state] then names[#names + 1] = 'resident:' .. leg.resident_id end
   end
   if s.status ~= 'ended' then
     names[#names + 1] = 'active'
@@ -182,7 +186,7 @@ return 1
  * ZREVRANK (or, when the cursor's call is gone, counted from its score), so
  * calls stored meanwhile neither repeat nor skip an item.
  */
-const LIST_LUA = `
+const LIST_LUA = `${UNRUNG_LUA}
 local key = KEYS[1]
 local since = tonumber(ARGV[2])
 local limit = tonumber(ARGV[6])
@@ -197,7 +201,7 @@ local function matches (s)
   if filter.endReason and s.end_reason ~= filter.endReason then return false end
   if filter.residentId then
     for _, leg in ipairs(s.legs) do
-      if leg.resident_id == filter.residentId and leg.state ~= 'busy' then return true end
+      if leg.resident_id == filter.residentId and not UNRUNG[leg.state] then return true end
     end
     return false
   end

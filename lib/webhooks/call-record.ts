@@ -1,3 +1,4 @@
+import { UNRUNG_LEG_STATES } from '../calls/session'
 import type { CallView } from '../calls/view'
 
 /** A leg's own end of ringing: the resident answered, rejected or gave up itself. */
@@ -5,9 +6,9 @@ const OWN_LEG_ACTIONS: ReadonlySet<string> = new Set(['answered', 'rejected', 't
 
 export interface LegRecord {
   resident_id: string
-  /** The leg's final state: answered, rejected, timeout, cancelled (stopped by someone else) or busy. */
+  /** The leg's final state: answered, rejected, timeout, cancelled (stopped by someone else), busy or dnd. */
   outcome: string
-  /** How long this leg rang (0 for a busy resident). */
+  /** How long this leg rang (0 for a busy or DND resident). */
   ring_ms: number
   /** When the resident itself acted on the ring, else null. */
   acted_at: number | null
@@ -37,7 +38,7 @@ export function callRecordOf (session: Omit<CallView, 'history'> & Partial<Pick<
   const legs = session.legs.map((leg): LegRecord => {
     const own = (session.history ?? []).find((h) => h.actor === `resident/${leg.resident_id}` && OWN_LEG_ACTIONS.has(h.action))
     const actedAt = own?.timestamp ?? null
-    const stoppedAt = leg.state === 'busy' ? start : actedAt ?? answer ?? endTime
+    const stoppedAt = UNRUNG_LEG_STATES.includes(leg.state) ? start : actedAt ?? answer ?? endTime
     return { resident_id: leg.resident_id, outcome: leg.state, ring_ms: Math.max(0, stoppedAt - start), acted_at: actedAt }
   })
   return {

@@ -15,6 +15,7 @@ function call (status: CallSession['status']): CallSession {
     resident_id: '3',
     household_number: null,
     on_reject: 'leg',
+    ring_step_ms: null,
     start_time: 0,
     answer_time: null,
     end_time: null,
@@ -27,7 +28,7 @@ function call (status: CallSession['status']): CallSession {
     ended_by: null,
     seq: 1,
     version: 1,
-    deadlines: { ring: null, max_duration: null, device_offline: null, unlock_hangup: null, ending_soon: null }
+    deadlines: { ring: null, max_duration: null, device_offline: null, unlock_hangup: null, ending_soon: null, next_resident: null }
   }
 }
 

@@ -88,7 +88,7 @@ t.test('a full call over HTTP: ring all, answer, unlock, device hangs up', async
   const ended = await session(base, callId)
   t.same(historyOf(ended), ['ringing device/1 #1', 'answered resident/3 #2', 'unlock resident/3 #3', 'hangup device/1 #4'], 'history records every transition')
   t.match(ended, { status: 'ended', end_reason: 'hangup', ended_by: 'device/1', resident_id: '3', seq: 4, call_info: { action: 'hangup' } })
-  t.same(ended.legs, [{ resident_id: '2', state: 'cancelled' }, { resident_id: '3', state: 'answered' }, { resident_id: '4', state: 'cancelled' }])
+  t.same(ended.legs, [{ resident_id: '2', state: 'cancelled', delivery: 'online' }, { resident_id: '3', state: 'answered', delivery: 'online' }, { resident_id: '4', state: 'cancelled', delivery: 'online' }])
   t.ok(ended.start_time <= ended.answer_time && ended.answer_time <= ended.end_time, 'start, answer and end times in order')
 
   t.test('the ended call stays readable by its parties; credentials only for those who were in it', async (t) => {
@@ -135,7 +135,7 @@ t.test('a full call over MQTT: household ring, one rejects, the other answers an
   })
   const ended = await session(scene.node.httpUrl, callId)
   t.match(ended, { household_number: '101', end_reason: 'hangup', ended_by: 'resident/3', resident_id: '3' })
-  t.same(ended.legs, [{ resident_id: '2', state: 'rejected' }, { resident_id: '3', state: 'answered' }])
+  t.same(ended.legs, [{ resident_id: '2', state: 'rejected', delivery: 'online' }, { resident_id: '3', state: 'answered', delivery: 'online' }])
   t.same(historyOf(ended), ['ringing device/1 #1', 'rejected resident/2 #2', 'answered resident/3 #3', 'hangup resident/3 #4'])
 })
 

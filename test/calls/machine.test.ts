@@ -60,10 +60,10 @@ const ACTION_EXPECTATIONS: Record<CallStatus, { device: Record<ClientAction, Out
 
 const SYSTEM_EXPECTATIONS: Record<CallStatus, Record<SystemInput, Outcome>> = {
   // resident 3 is removed: its leg rings, resident 2's too, so the call rings on
-  ringing: { end: 'ended', ring_timer: 'ended', max_duration_timer: 'noop', device_offline_timer: 'noop', unlock_hangup_timer: 'noop', ending_soon_timer: 'noop', device_offline: 'ended', device_online: 'noop', device_removed: 'ended', resident_removed: 'ringing' },
+  ringing: { end: 'ended', ring_timer: 'ended', max_duration_timer: 'noop', device_offline_timer: 'noop', unlock_hangup_timer: 'noop', ending_soon_timer: 'noop', next_resident_timer: 'noop', device_offline: 'ended', device_online: 'noop', device_removed: 'ended', resident_removed: 'ringing', delivery: 'changed' },
   // fixture: connected, unlocked once, device offline, grace running
-  connected: { end: 'ended', ring_timer: 'noop', max_duration_timer: 'ended', device_offline_timer: 'ended', unlock_hangup_timer: 'ended', ending_soon_timer: 'connected', device_offline: 'noop', device_online: 'changed', device_removed: 'ended', resident_removed: 'noop' },
-  ended: { end: 'noop', ring_timer: 'noop', max_duration_timer: 'noop', device_offline_timer: 'noop', unlock_hangup_timer: 'noop', ending_soon_timer: 'noop', device_offline: 'noop', device_online: 'noop', device_removed: 'noop', resident_removed: 'noop' }
+  connected: { end: 'ended', ring_timer: 'noop', max_duration_timer: 'ended', device_offline_timer: 'ended', unlock_hangup_timer: 'ended', ending_soon_timer: 'connected', next_resident_timer: 'noop', device_offline: 'noop', device_online: 'changed', device_removed: 'ended', resident_removed: 'noop', delivery: 'changed' },
+  ended: { end: 'noop', ring_timer: 'noop', max_duration_timer: 'noop', device_offline_timer: 'noop', unlock_hangup_timer: 'noop', ending_soon_timer: 'noop', next_resident_timer: 'noop', device_offline: 'noop', device_online: 'noop', device_removed: 'noop', resident_removed: 'noop', delivery: 'changed' }
 }
 
 const FIXTURES: Record<CallStatus, () => CallSession> = { ringing, connected, ended }
@@ -76,6 +76,8 @@ const SYSTEM_EVENTS: Record<SystemInput, CallEvent> = {
   device_offline_timer: { type: 'timer', timer: 'device_offline' },
   unlock_hangup_timer: { type: 'timer', timer: 'unlock_hangup' },
   ending_soon_timer: { type: 'timer', timer: 'ending_soon' },
+  next_resident_timer: { type: 'timer', timer: 'next_resident' },
+  delivery: { type: 'delivery', residentId: '2', delivery: 'push' },
   device_offline: { type: 'device_presence', online: false },
   device_online: { type: 'device_presence', online: true },
   device_removed: { type: 'device_removed' },
@@ -154,8 +156,8 @@ t.test('startCall rings every free target and tells the device', async t => {
   t.equal(s.seq, 1)
   t.equal(s.version, 1)
   t.same(s.target_resident_ids, ['2', '3', '4'])
-  t.same(s.legs, [{ resident_id: '2', state: 'ringing' }, { resident_id: '3', state: 'ringing' }, { resident_id: '4', state: 'busy' }])
-  t.same(s.deadlines, { ring: T0 + 30_000, max_duration: null, device_offline: null, unlock_hangup: null, ending_soon: null })
+  t.same(s.legs, [{ resident_id: '2', state: 'ringing', delivery: 'queued' }, { resident_id: '3', state: 'ringing', delivery: 'queued' }, { resident_id: '4', state: 'busy' }])
+  t.same(s.deadlines, { ring: T0 + 30_000, max_duration: null, device_offline: null, unlock_hangup: null, ending_soon: null, next_resident: null })
   t.same(s.call_info, { call_id: CALL_ID, action: 'ringing', reason: 'visitor', timestamp: 42 })
   t.same(s.history, [{ action: 'ringing', actor: 'device/1', reason: 'visitor', timestamp: T0, seq: 1 }])
   t.same(started.effects, [
@@ -182,7 +184,7 @@ t.test('ring group: the first answer wins, the others are cancelled', async t =>
   t.equal(s.resident_id, '3')
   t.equal(s.answer_time, T0 + 1_000)
   t.same(s.legs.map(l => l.state), ['cancelled', 'answered', 'busy'])
-  t.same(s.deadlines, { ring: null, max_duration: T0 + 1_000 + 7_200_000, device_offline: null, unlock_hangup: null, ending_soon: T0 + 1_000 + 7_200_000 - 10_000 })
+  t.same(s.deadlines, { ring: null, max_duration: T0 + 1_000 + 7_200_000, device_offline: null, unlock_hangup: null, ending_soon: T0 + 1_000 + 7_200_000 - 10_000, next_resident: null })
   t.same(result.effects, [
     { type: 'control', to: { kind: 'device', id: '1' }, action: 'answered', reason: null, residentId: '3' },
     { type: 'control', to: { kind: 'resident', id: '2' }, action: 'cancelled', reason: 'answered_elsewhere', residentId: '3' },
@@ -218,7 +220,7 @@ t.test('one rejection ends the call only when no target still rings', async t =>
   t.equal(s.ended_by, 'resident/3')
   t.equal(s.end_time, T0 + 2_000)
   t.same(s.legs.map(l => l.state), ['rejected', 'timeout', 'busy'])
-  t.same(s.deadlines, { ring: null, max_duration: null, device_offline: null, unlock_hangup: null, ending_soon: null })
+  t.same(s.deadlines, { ring: null, max_duration: null, device_offline: null, unlock_hangup: null, ending_soon: null, next_resident: null })
   t.same(last.effects.map(e => e.type), ['control', 'control', 'event'])
 })
 
@@ -323,7 +325,7 @@ t.test('end-session forces the end and reaches everyone still in the call', asyn
     { type: 'control', to: { kind: 'resident', id: '3' }, action: 'forced', reason: 'maintenance' },
     { type: 'event', action: 'forced', actor: 'service/ops', reason: 'maintenance' }
   ])
-  t.same(r.session.deadlines, { ring: null, max_duration: null, device_offline: null, unlock_hangup: null, ending_soon: null }, 'the end clears every deadline')
+  t.same(r.session.deadlines, { ring: null, max_duration: null, device_offline: null, unlock_hangup: null, ending_soon: null, next_resident: null }, 'the end clears every deadline')
   const c = transition(connected(), { type: 'end', by: identity('resident', '2') }, T0 + 5_000, OPTIONS)
   t.same(c.ok && c.effects.filter(e => e.type === 'control').map(e => e.type === 'control' && e.to.id), ['1', '2'])
   const again = transition(r.session, { type: 'end', by: identity('service', 'other') }, T0 + 6_000, OPTIONS)
@@ -402,7 +404,7 @@ t.test('device offline while connected: grace, then end; back online in time: no
     ['device/1:device_offline', 'resident/2:device_offline', 'event'])
 
   const hungUp = transition(gone.session, act('resident', '2', 'hangup'), T0 + 4_000, OPTIONS)
-  t.same(hungUp.ok && hungUp.session.deadlines, { ring: null, max_duration: null, device_offline: null, unlock_hangup: null, ending_soon: null }, 'ending clears every deadline')
+  t.same(hungUp.ok && hungUp.session.deadlines, { ring: null, max_duration: null, device_offline: null, unlock_hangup: null, ending_soon: null, next_resident: null }, 'ending clears every deadline')
 })
 
 t.test('seq rises by one per transition and history records each', async t => {
@@ -472,7 +474,7 @@ t.test('decline_all: the call ends rejected, every other ringing leg is cancelle
     { type: 'control', to: { kind: 'resident', id: '3' }, action: 'rejected', reason: 'not now', residentId: '3' },
     { type: 'event', action: 'decline_all', actor: 'resident/3', reason: 'not now' }
   ])
-  t.same(r.session.deadlines, { ring: null, max_duration: null, device_offline: null, unlock_hangup: null, ending_soon: null })
+  t.same(r.session.deadlines, { ring: null, max_duration: null, device_offline: null, unlock_hangup: null, ending_soon: null, next_resident: null })
 })
 
 t.test('household policy on_reject: all makes a plain rejected a decline_all; leg keeps the others ringing', async t => {

@@ -100,7 +100,7 @@ t.test('a resident in a connected call is skipped; all busy is 409 residents_bus
   t.equal(second.status, 200, 'rings the free residents')
   const callId = second.body.data.call_id as string
   t.same(second.body.data.target_resident_ids, ['6', '4'])
-  t.same(second.body.data.legs, [{ resident_id: '6', state: 'ringing' }, { resident_id: '4', state: 'busy' }])
+  t.same(second.body.data.legs, [{ resident_id: '6', state: 'ringing', delivery: 'online' }, { resident_id: '4', state: 'busy' }])
   await r6.waitFor((m) => m.topic === 'users/6/calls/incoming' && m.json.call_id === callId)
   t.match(await actHttp(base, 'resident/4', callId, 'answered'), { status: 403, body: { error: 'forbidden' } }, 'a busy leg may not act')
   t.match(await getSession(base, 'resident/4', callId), { status: 403, body: { error: 'forbidden' } }, 'a busy resident may not read the call')

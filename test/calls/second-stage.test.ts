@@ -82,7 +82,7 @@ t.test('the directory checks policy and can_unlock, naming the entry', async (t)
     return JSON.stringify(d)
   }
   t.throws(() => parseDirectory('dir.json', bad((d) => { d.households[1].policy = { on_reject: 'some' } })), /households\[1\]\.policy\.on_reject/)
-  t.throws(() => parseDirectory('dir.json', bad((d) => { d.households[0].policy = { ring: 'loud' } })), /households\[0\]\.policy.*not a known field/)
+  t.throws(() => parseDirectory('dir.json', bad((d) => { d.households[0].policy = { volume: 'loud' } })), /households\[0\]\.policy.*not a known field/)
   t.throws(() => parseDirectory('dir.json', bad((d) => { d.residents[2].can_unlock = 'yes' })), /residents\[2\]\.can_unlock/)
   const ok = parseDirectory('dir.json', bad((d) => { d.households[0].policy = { on_reject: 'all' }; d.residents[0].can_unlock = false }))
   t.equal(ok.onReject('101'), 'all')

@@ -48,11 +48,13 @@ const EXPECTED: Record<string, { device: Row, resident: Row, system: Row }> = {
       max_duration_timer: ['ignore'],
       device_offline_timer: ['ignore'],
       unlock_hangup_timer: ['ignore'],
+      next_resident_timer: ['deadlineDue → ignore', 'ring_next'],
       ending_soon_timer: ['ignore'],
       device_offline: ['end_device_offline'],
       device_online: ['ignore'],
       device_removed: ['force_end'],
-      resident_removed: ['subjectRinging → ignore', 'remove_resident']
+      resident_removed: ['subjectRinging → ignore', 'remove_resident'],
+      delivery: ['deliveryNews → ignore', 'record_delivery']
     }
   },
   connected: {
@@ -84,11 +86,13 @@ const EXPECTED: Record<string, { device: Row, resident: Row, system: Row }> = {
       max_duration_timer: ['deadlineDue → ignore', 'max_duration'],
       device_offline_timer: ['deadlineDue → ignore', 'end_device_offline'],
       unlock_hangup_timer: ['deadlineDue → ignore', 'hang_up_after_unlock'],
+      next_resident_timer: ['ignore'],
       ending_soon_timer: ['deadlineDue → ignore', 'warn_ending'],
       device_offline: ['graceIdle → ignore', 'start_offline_grace'],
       device_online: ['graceRunning → ignore', 'stop_offline_grace'],
       device_removed: ['force_end'],
-      resident_removed: ['ignore']
+      resident_removed: ['ignore'],
+      delivery: ['deliveryNews → ignore', 'record_delivery']
     }
   },
   ended: {
@@ -99,7 +103,8 @@ const EXPECTED: Record<string, { device: Row, resident: Row, system: Row }> = {
     resident: Object.fromEntries(CLIENT_ACTIONS.map((a) => [a, [...RUNG, '409']])) as Row,
     system: {
       ...Object.fromEntries(SYSTEM_INPUTS.map((i) => [i, ['ignore']])) as Row,
-      end: ['mayEnd → 403', 'ignore']
+      end: ['mayEnd → 403', 'ignore'],
+      delivery: ['deliveryNews → ignore', 'record_delivery']
     }
   }
 }
@@ -145,8 +150,8 @@ t.test('every guard the table names exists; every guard is used', async (t) => {
   t.same([...named].sort(), Object.keys(GUARDS).sort())
 })
 
-t.test('the start of a call: no one to ring, everyone busy, device busy, in that order', async (t) => {
-  t.equal(describeVerdict(START), 'hasTargets 422 no_residents, someoneFree 409 residents_busy, deviceIdle 409 device_busy => ring')
+t.test('the start of a call: no one to ring, everyone busy, everyone busy or in DND, device busy, in that order', async (t) => {
+  t.equal(describeVerdict(START), 'hasTargets 422 no_residents, someoneFree 409 residents_busy, someoneReachable 409 residents_unavailable, deviceIdle 409 device_busy => ring')
 })
 
 /** The rows of the table in docs/calls.md under "## The transition table". */

@@ -28,6 +28,7 @@ function call (fields: Partial<CallView> = {}): CallView {
     ended_by: null,
     seq: 1,
     on_reject: 'leg',
+    ring_step_ms: null,
     ...fields
   }
 }

@@ -1,0 +1,3 @@
+import { onRedis } from '../helpers/on-redis'
+
+onRedis(() => require('../calls/sequential.test'))
