@@ -60,7 +60,7 @@ if (requireRedis(t)) {
     const s = after.body.data
     t.match(s, { status: 'ringing', seq: 2, resident_id: null }, 'nothing refused during the outage was applied')
     t.same(historyOf(s), ['ringing device/1 #1', 'rejected resident/3 #2'], 'everything acknowledged before it is kept')
-    t.same(s.legs, [{ resident_id: '2', state: 'ringing' }, { resident_id: '3', state: 'rejected' }], 'legs, seq and history agree')
+    t.same(s.legs, [{ resident_id: '2', state: 'ringing', delivery: 'online' }, { resident_id: '3', state: 'rejected', delivery: 'online' }], 'legs, seq and history agree')
     t.match(await callHttp(a.httpUrl), { status: 409, body: { error: 'device_busy' } }, 'the device index still holds the call')
 
     await actMqtt(r2, 'resident/2', callId, 'answered')

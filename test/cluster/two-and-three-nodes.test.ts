@@ -75,9 +75,9 @@ if (requireRedis(t)) {
       const ended = await session(c.httpUrl, callId)
       t.same(historyOf(ended), ['ringing device/1 #1', `answered resident/${winner} #2`, 'hangup device/1 #3'])
       t.same(ended.legs, [
-        { resident_id: '2', state: winner === '2' ? 'answered' : 'cancelled' },
-        { resident_id: '3', state: winner === '3' ? 'answered' : 'cancelled' },
-        { resident_id: '4', state: 'cancelled' }
+        { resident_id: '2', state: winner === '2' ? 'answered' : 'cancelled', delivery: 'online' },
+        { resident_id: '3', state: winner === '3' ? 'answered' : 'cancelled', delivery: 'online' },
+        { resident_id: '4', state: 'cancelled', delivery: 'online' }
       ])
       t.match(ended, { status: 'ended', end_reason: 'hangup', resident_id: winner, seq: 3 })
     })
