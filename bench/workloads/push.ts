@@ -144,7 +144,8 @@ function tables (setUp: Step[], fanout: Step[], hooks: Step[], subscriptions: nu
 async function startSide (name: string, push: Receiver, env: Record<string, string>): Promise<Side> {
   const node = await startNode({
     directory: directory(),
-    env: { RATE_LIMIT_PER_SECOND: '100000', NODE_EXTRA_CA_CERTS: push.certPath as string, ...env }
+    // The push stand-in and the webhook receiver listen on loopback, which the outbound guard refuses by default.
+    env: { RATE_LIMIT_PER_SECOND: '100000', NODE_EXTRA_CA_CERTS: push.certPath as string, OUTBOUND_ALLOW_NETWORKS: '127.0.0.1/32', ...env }
   })
   const callers = new Generator('calls')
   callers.send({ type: 'calls-connect', spec: { mqttPort: node.port, httpPort: node.httpPort, devices: Array.from({ length: DEVICES }, (_, d) => d), residentsOffline: true } })
