@@ -96,6 +96,13 @@ export function createHooks (options: HookOptions): Hooks {
       }
     }
   }
+  // Made once, not per publish: most publishes are forwarded and never need it.
+  const refusePublish = (context: ClientContext, packet: Parameters<Hooks['authorizePublish']>[1], callback: (err: Error | null) => void, reason: string): void => {
+    logger.debug({ identity: context.identity.name, topic: packet.topic, reason }, 'publish refused')
+    notifyRefusal(context, reason)
+    discard(packet)
+    callback(null)
+  }
   const rightsOf = (identity: Identity): TopicRights => {
     let rights = rightsByIdentity.get(identity.name)
     if (rights === undefined) {
@@ -165,12 +172,6 @@ export function createHooks (options: HookOptions): Hooks {
         callback(null)
         return
       }
-      const refuse = (reason: string): void => {
-        logger.debug({ identity: context.identity.name, topic: packet.topic, reason }, 'publish refused')
-        notifyRefusal(context, reason)
-        discard(packet)
-        callback(null)
-      }
       const verdict = context.rights.publish(packet.topic)
       if (verdict.verdict === 'forward') {
         if (!packet.retain) {
@@ -178,16 +179,16 @@ export function createHooks (options: HookOptions): Hooks {
           return
         }
         retainedQuota.claim(context.identity.name, packet.topic, packet.payload.length).then((retained) => {
-          if (retained.verdict === 'refuse') refuse(retained.reason)
+          if (retained.verdict === 'refuse') refusePublish(context, packet, callback, retained.reason)
           else callback(null)
         }, (err: unknown) => {
           logger.warn({ err, identity: context.identity.name, topic: packet.topic }, 'retained publish dropped: its quota could not be checked')
-          refuse('the retained quota could not be checked; retry')
+          refusePublish(context, packet, callback, 'the retained quota could not be checked; retry')
         })
         return
       }
       if (verdict.verdict === 'deny') {
-        refuse(`${context.identity.name} may not publish on ${packet.topic}`)
+        refusePublish(context, packet, callback, `${context.identity.name} may not publish on ${packet.topic}`)
         return
       }
       const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload)
