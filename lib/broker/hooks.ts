@@ -218,6 +218,8 @@ export function createHooks (options: HookOptions): Hooks {
       const context = contexts.get(client)
       if (context === undefined || !context.rights.receive(packet.topic)) return null
       const conn = client.conn as unknown as Writable
+      // Disconnected already (deliveries handed over before that still arrive): counted and logged once.
+      if (conn.destroyed) return null
       const outgoing = context.outgoing
       // Aedes writes a forwarded message on the next turn of the event loop: what was forwarded
       // in this turn is not in the socket's buffer yet, so it is counted here.
