@@ -12,14 +12,23 @@ export interface VapidKeys {
   subject: string
 }
 
+/** A connection to a push service idle this long is closed; a push service closes idle ones too. */
+const IDLE_MS = 30_000
+
 /**
  * Web Push (RFC 8030) with `aes128gcm` payload encryption (RFC 8291) and VAPID
  * (RFC 8292), through the `web-push` package: the TTL is the seconds left to the
  * push's expiry, invites are `Urgency: high`.
+ *
+ * One agent keeps connections to push services open: a TLS handshake per push
+ * cost more than the push. It copies the process's TLS settings (extra CAs) when
+ * the channel is made, and connects through the outbound guard's lookup, so every
+ * connection it opens is checked.
  */
 export function createWebPushChannel (options: { vapid: VapidKeys, timeoutMs: number, outbound: OutboundGuard, now?: () => number }): PushChannel {
   const now = options.now ?? Date.now
   const vapidDetails = { subject: options.vapid.subject, publicKey: options.vapid.publicKey, privateKey: options.vapid.privateKey }
+  const agent = new Agent({ ...globalAgent.options, keepAlive: true, timeout: IDLE_MS, lookup: options.outbound.lookup })
   return {
     kind: 'webpush',
     async send (subscription, delivery) {
@@ -37,8 +46,7 @@ export function createWebPushChannel (options: { vapid: VapidKeys, timeoutMs: nu
           topic: delivery.topic,
           contentEncoding: 'aes128gcm',
           timeout: options.timeoutMs,
-          // The process's TLS settings (extra CAs) with the guarded lookup.
-          agent: new Agent({ ...globalAgent.options, lookup: options.outbound.lookup })
+          agent
         })
         return { status: 'accepted' }
       } catch (err) {
@@ -47,6 +55,9 @@ export function createWebPushChannel (options: { vapid: VapidKeys, timeoutMs: nu
         if (code === 'EOUTBOUNDREFUSED') return { status: 'failed', detail: `endpoint refused: ${(err as Error).message}` }
         return { status: 'retry', detail: code ?? (err as Error).message }
       }
+    },
+    close () {
+      agent.destroy()
     }
   }
 }
