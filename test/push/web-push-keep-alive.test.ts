@@ -49,3 +49,21 @@ t.test('Web Push: with a kept-alive connection open, a push to a refused address
   t.same(service.received.map((p) => p.payload.call_id), ['c1'], 'the push service got only the allowed push')
   t.equal(service.connections.opened(), 1)
 })
+
+t.test('Web Push: one VAPID token per push service, reused for its pushes, each with its own audience', async (t) => {
+  const first = await startWebPushService(t)
+  const second = await startWebPushService(t)
+  const channel = createWebPushChannel({ vapid: VAPID, timeoutMs: 5000, outbound: createOutboundGuard({ allow: parseNetworks('127.0.0.1/32') }) })
+  t.teardown(() => channel.close?.())
+  for (const [service, name] of [[first, 'a'], [first, 'b'], [second, 'c'], [second, 'd']] as const) {
+    const browser = service.subscribe(name)
+    t.same(await channel.send({ ...base, subscription_id: name, endpoint: browser.endpoint, keys: browser.keys }, delivery(`call-${name}`)), { status: 'accepted' })
+  }
+  for (const service of [first, second]) {
+    const [one, two] = service.received
+    t.match(one?.vapid, { valid: true, audience: service.origin, publicKey: VAPID.publicKey })
+    t.ok((one?.vapid.expiresIn ?? 0) > 3000, 'valid for about an hour')
+    t.equal(two?.headers.authorization, one?.headers.authorization, 'the second push reuses the token')
+  }
+  t.not(first.received[0]?.headers.authorization, second.received[0]?.headers.authorization, 'another push service, another token')
+})

@@ -45,11 +45,11 @@ export function throwAwayCertificate (t: Teardown): { key: Buffer, cert: Buffer,
   return { key: readFileSync(path.join(dir, 'key.pem')), cert: readFileSync(certPath), certPath }
 }
 
-/** The certificate, trusted by this process's HTTPS client (which web-push uses). */
+/** The certificate, trusted by this process's HTTPS client (which web-push uses), beside those of other stand-ins running. */
 function trustedCertificate (t: Teardown): { key: Buffer, cert: Buffer } {
   const made = throwAwayCertificate(t)
   const previous = globalAgent.options.ca
-  globalAgent.options.ca = made.cert
+  globalAgent.options.ca = [...(previous === undefined ? [] : [previous].flat()), made.cert]
   t.teardown(() => { globalAgent.options.ca = previous })
   return made
 }
