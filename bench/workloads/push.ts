@@ -1,4 +1,5 @@
 import { createECDH, randomBytes } from 'node:crypto'
+import path from 'node:path'
 import { pushService, webhookReceiver, type Receiver } from '../brokers/endpoints'
 import { startNode, type RunningNode } from '../brokers/embedded'
 import { benchDevice, callDirectory } from '../generators/call-directory'
@@ -141,11 +142,14 @@ function tables (setUp: Step[], fanout: Step[], hooks: Step[], subscriptions: nu
   }]
 }
 
-async function startSide (name: string, push: Receiver, env: Record<string, string>): Promise<Side> {
+/** `profileDir`: where the node writes its V8 CPU profile (`--profile`). */
+async function startSide (name: string, push: Receiver, context: WorkloadContext, profileDir?: string): Promise<Side> {
   const node = await startNode({
     directory: directory(),
+    ...(profileDir === undefined ? {} : { profileDir }),
+    ...(context.options.nodeBin === undefined ? {} : { bin: path.resolve(context.options.nodeBin) }),
     // The push stand-in and the webhook receiver listen on loopback, which the outbound guard refuses by default.
-    env: { RATE_LIMIT_PER_SECOND: '100000', NODE_EXTRA_CA_CERTS: push.certPath as string, OUTBOUND_ALLOW_NETWORKS: '127.0.0.1/32', ...env }
+    env: { RATE_LIMIT_PER_SECOND: '100000', NODE_EXTRA_CA_CERTS: push.certPath as string, OUTBOUND_ALLOW_NETWORKS: '127.0.0.1/32' }
   })
   const callers = new Generator('calls')
   callers.send({ type: 'calls-connect', spec: { mqttPort: node.port, httpPort: node.httpPort, devices: Array.from({ length: DEVICES }, (_, d) => d), residentsOffline: true } })
@@ -169,8 +173,9 @@ export const pushWorkload: Workload = {
     const hooks = await webhookReceiver()
     const sides: Side[] = []
     try {
-      sides.push(await startSide('pushes off', push, {}))
-      sides.push(await startSide('pushes on', push, {}))
+      sides.push(await startSide('pushes off', push, context))
+      // Profiled (--profile): the node that pushes, where call set-up and pushes share the event loop.
+      sides.push(await startSide('pushes on', push, context, context.profileDir))
       const [off, on] = sides as [Side, Side]
       context.log('push: registering Web Push subscriptions')
       const subscriptions = await registerPushes(on.node, push)

@@ -56,6 +56,8 @@ export interface PushDispatcher {
 /** A cancellation matters for this long: the phone may still be ringing from a late invite. */
 const CANCEL_TTL_MS = 60_000
 const MAX_RETRY_DELAY_MS = 30_000
+/** Longest run of push starts between two looks at the node's other I/O. */
+const SLICE_MS = 1
 
 interface Job {
   subscription: Subscription
@@ -81,6 +83,7 @@ export function startPushDispatcher (options: PushDispatcherOptions): PushDispat
   const tails = new Map<string, Promise<void>>()
   let waiting = 0
   let closed = false
+  let slice: NodeJS.Immediate | null = null
 
   function fail (job: Job, reason: string): void {
     const { subscription, delivery } = job
@@ -132,20 +135,32 @@ export function startPushDispatcher (options: PushDispatcherOptions): PushDispat
     }
   }
 
+  function start (job: Job): void {
+    const channel = channels.get(job.subscription.kind)
+    if (channel === undefined) return
+    const run = attempt(job, channel).catch((err: unknown) => {
+      logger.warn({ err, subscription: job.subscription.subscription_id }, 'push attempt failed unexpectedly')
+    }).finally(() => {
+      running.delete(run)
+      pump()
+    })
+    running.add(run)
+  }
+
+  /**
+   * Starting a push (payload encryption, the request) runs on the event loop the
+   * calls share: pushes start in slices of at most SLICE_MS, each after the I/O
+   * that was waiting, so a burst of pushes never holds up a call's messages for longer.
+   */
   function pump (): void {
-    if (closed) return
-    while (running.size < options.concurrency && queue.length > 0) {
-      const job = queue.shift() as Job
-      const channel = channels.get(job.subscription.kind)
-      if (channel === undefined) continue
-      const run = attempt(job, channel).catch((err: unknown) => {
-        logger.warn({ err, subscription: job.subscription.subscription_id }, 'push attempt failed unexpectedly')
-      }).finally(() => {
-        running.delete(run)
-        pump()
-      })
-      running.add(run)
-    }
+    if (closed || slice !== null || running.size >= options.concurrency || queue.length === 0) return
+    slice = setImmediate(() => {
+      slice = null
+      const until = performance.now() + SLICE_MS
+      do start(queue.shift() as Job)
+      while (running.size < options.concurrency && queue.length > 0 && performance.now() < until)
+      pump()
+    })
   }
 
   function enqueue (subscription: Subscription, delivery: PushDelivery): void {
@@ -213,6 +228,7 @@ export function startPushDispatcher (options: PushDispatcherOptions): PushDispat
       untap()
       await Promise.all([...tails.values()])
       closed = true
+      if (slice !== null) clearImmediate(slice)
       for (const timer of retryTimers) clearTimeout(timer)
       retryTimers.clear()
       await Promise.all([...running])

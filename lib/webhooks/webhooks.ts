@@ -100,9 +100,11 @@ export function startWebhooks (options: WebhooksOptions): Webhooks {
   const { store, logger, limits } = options
   const now = options.now ?? Date.now
   const report = options.report ?? SILENT
+  const send: SendWebhook & { close? (): void } = options.send ??
+    createWebhookSender({ timeoutMs: options.timeoutMs, now, ...(options.outbound === undefined ? {} : { outbound: options.outbound }) })
   const worker = startDeliveryWorker({
     store,
-    send: options.send ?? createWebhookSender({ timeoutMs: options.timeoutMs, now, ...(options.outbound === undefined ? {} : { outbound: options.outbound }) }),
+    send,
     retry: options.retry,
     concurrency: options.concurrency,
     // An attempt ends within the timeout; the margin covers recording its outcome.
@@ -205,6 +207,7 @@ export function startWebhooks (options: WebhooksOptions): Webhooks {
       untap()
       await Promise.all([...tails.values()])
       await worker.stop()
+      send.close?.()
     }
   }
 }

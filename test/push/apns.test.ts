@@ -51,4 +51,7 @@ t.test('APNs: an invite is a VoIP push, the cancellation an alert, with token au
   t.equal(cancelled.tokenValid, true)
 
   t.equal(apns.received.filter((p) => p.token === GONE).length, 1, 'a removed token gets no cancellation')
+
+  node.child.kill('SIGTERM')
+  t.equal(await node.exited, 0, 'after pushes on a kept connection the node stops cleanly (no forced exit after the grace period)')
 })

@@ -42,4 +42,7 @@ t.test('FCM HTTP v1: a service-account assertion buys the bearer; invites are hi
   for (let n = await left(); n !== 1; n = await left()) await new Promise((resolve) => setTimeout(resolve, 50))
   t.pass('the UNREGISTERED token is removed')
   t.equal(fcm.exchanges.length, 1, 'one exchange serves both sends: the access token is cached')
+
+  node.child.kill('SIGTERM')
+  t.equal(await node.exited, 0, 'after pushes on a kept connection the node stops cleanly (no forced exit after the grace period)')
 })

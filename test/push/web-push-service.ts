@@ -1,3 +1,4 @@
+import { watchConnections, type ConnectionWatch } from './connection-watch'
 import { createReceivedLog } from './received-log'
 import { spawnSync } from 'node:child_process'
 import { createDecipheriv, createECDH, createPublicKey, hkdfSync, randomBytes, verify } from 'node:crypto'
@@ -29,6 +30,8 @@ export interface WebPushService {
   /** What a browser's PushManager.subscribe() makes: its own key pair and auth secret, kept here to decrypt. */
   subscribe (name: string): BrowserSubscription
   waitFor (match: (p: ReceivedPush) => boolean, timeoutMs?: number): Promise<ReceivedPush>
+  /** Idle connections are never closed by this side, as a push service may keep them: the node closes its own. */
+  connections: ConnectionWatch
 }
 
 /** A throw-away certificate for 127.0.0.1, made with openssl; `certPath` is for NODE_EXTRA_CA_CERTS. */
@@ -42,11 +45,11 @@ export function throwAwayCertificate (t: Teardown): { key: Buffer, cert: Buffer,
   return { key: readFileSync(path.join(dir, 'key.pem')), cert: readFileSync(certPath), certPath }
 }
 
-/** The certificate, trusted by this process's HTTPS client (which web-push uses). */
+/** The certificate, trusted by this process's HTTPS client (which web-push uses), beside those of other stand-ins running. */
 function trustedCertificate (t: Teardown): { key: Buffer, cert: Buffer } {
   const made = throwAwayCertificate(t)
   const previous = globalAgent.options.ca
-  globalAgent.options.ca = made.cert
+  globalAgent.options.ca = [...(previous === undefined ? [] : [previous].flat()), made.cert]
   t.teardown(() => { globalAgent.options.ca = previous })
   return made
 }
@@ -96,7 +99,8 @@ function decrypt (body: Buffer, browser: { ecdh: ReturnType<typeof createECDH>, 
 
 /**
  * A Web Push service on a real HTTPS port. `answer` picks each push's status
- * (201 by default), per subscription name.
+ * (201 by default), per subscription name. Start it before the node: the node's
+ * Web Push agent copies the process's trusted certificates when it is made.
  */
 export async function startWebPushService (
   t: Teardown,
@@ -127,6 +131,8 @@ export async function startWebPushService (
       else hold(() => response.writeHead(push.answered).end())
     })
   })
+  server.keepAliveTimeout = 0
+  const connections = watchConnections(server)
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')
   const address = server.address()
@@ -143,6 +149,7 @@ export async function startWebPushService (
       browsers.set(name, { ecdh, auth })
       return { endpoint: `${origin}/push/${name}`, keys: { p256dh: ecdh.getPublicKey().toString('base64url'), auth: auth.toString('base64url') } }
     },
-    waitFor: log.waitFor
+    waitFor: log.waitFor,
+    connections
   }
 }

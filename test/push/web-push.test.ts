@@ -42,8 +42,8 @@ t.test('the VAPID public key is served without credentials', async (t) => {
 })
 
 t.test('an invite to a resident without a connection is pushed, encrypted and VAPID-signed, to each subscription', async (t) => {
-  const node = await startTestNode(t, ENV)
   const service = await startWebPushService(t)
+  const node = await startTestNode(t, ENV)
   await subscribe(node, 'resident/2', service.subscribe('laptop-2'))
   await subscribe(node, 'service/ops', service.subscribe('phone-2'), '2')
   const callId = await ring(node, { target_resident_id: '2' })
@@ -63,8 +63,8 @@ t.test('an invite to a resident without a connection is pushed, encrypted and VA
 })
 
 t.test('a resident with an open connection is not pushed; answered elsewhere cancels the others\' pushes', async (t) => {
-  const node = await startTestNode(t, ENV)
   const service = await startWebPushService(t)
+  const node = await startTestNode(t, ENV)
   const online = await connect(t, node.mqttUrl, 'resident/2')
   t.same(await online.subscribe('users/2/#', 1), [1])
   await subscribe(node, 'resident/2', service.subscribe('r2'))
@@ -82,8 +82,8 @@ t.test('a resident with an open connection is not pushed; answered elsewhere can
 })
 
 t.test('the resident who acts itself gets no cancellation; the others do, with the reason', async (t) => {
-  const node = await startTestNode(t, ENV)
   const service = await startWebPushService(t)
+  const node = await startTestNode(t, ENV)
   await subscribe(node, 'resident/2', service.subscribe('r2'))
   await subscribe(node, 'resident/3', service.subscribe('r3'))
   const callId = await ring(node, { household_number: '101' })
@@ -97,9 +97,9 @@ t.test('the resident who acts itself gets no cancellation; the others do, with t
 })
 
 t.test('a gone subscription (410) is removed and reported as push.failed; a transient failure is retried', async (t) => {
-  const node = await startTestNode(t, { ...ENV, WEBHOOK_RETRY_BASE_MS: '50' })
   let busy = 1
   const service = await startWebPushService(t, (name) => name === 'old-4' ? 410 : name === 'busy-4' && busy-- > 0 ? 503 : 201)
+  const node = await startTestNode(t, { ...ENV, WEBHOOK_RETRY_BASE_MS: '50' })
   const receiver = await startReceiver(t, 'a-webhook-secret-for-tests')
   await request(node.httpUrl, 'POST', '/api/webhooks', { as: 'service/ops', body: { url: receiver.url, events: ['push.failed'], secret: 'a-webhook-secret-for-tests' } })
   const oldId = await subscribe(node, 'resident/4', service.subscribe('old-4'))
@@ -115,8 +115,8 @@ t.test('a gone subscription (410) is removed and reported as push.failed; a tran
 })
 
 t.test('push subscriptions: own only, bounded, one per target', async (t) => {
-  const node = await startTestNode(t, { ...ENV, PUSH_MAX_SUBSCRIPTIONS: '2' })
   const service = await startWebPushService(t)
+  const node = await startTestNode(t, { ...ENV, PUSH_MAX_SUBSCRIPTIONS: '2' })
   const browser = service.subscribe('b')
   const post = (as: string, body: Record<string, unknown>) => request(node.httpUrl, 'POST', '/api/push/subscriptions', { as, body })
 
@@ -144,9 +144,9 @@ t.test('push subscriptions: own only, bounded, one per target', async (t) => {
 })
 
 t.test('a push service that does not answer does not hold up the call', async (t) => {
-  const node = await startTestNode(t, ENV)
   const held: Array<() => void> = []
   const service = await startWebPushService(t, () => 201, (release) => { held.push(release) })
+  const node = await startTestNode(t, ENV)
   await subscribe(node, 'resident/2', service.subscribe('stuck'))
   t.teardown(() => { for (const release of held) release() })
   const callId = await ring(node, { target_resident_id: '2' })
@@ -154,4 +154,18 @@ t.test('a push service that does not answer does not hold up the call', async (t
   t.equal(held.length, 1, 'the push service holds the push, unanswered')
   await act(node, 'resident/2', callId, 'answered')
   t.pass('the call rang and is answered while the push is still unanswered')
+})
+
+t.test('after pushes on kept-alive connections the node closes cleanly, and closes those connections itself', async (t) => {
+  const service = await startWebPushService(t)
+  const node = await startTestNode(t, ENV)
+  await subscribe(node, 'resident/2', service.subscribe('laptop'))
+  await subscribe(node, 'resident/2', service.subscribe('phone'))
+  const callId = await ring(node, { target_resident_id: '2' })
+  await pushOf(service, 'laptop', 'call.incoming', callId)
+  await pushOf(service, 'phone', 'call.incoming', callId)
+  t.ok(service.connections.open() >= 1, 'the push service never closes an idle connection')
+  await node.node.close()
+  await service.connections.allClosed()
+  t.pass('close() resolved and the node closed its connections to the push service')
 })

@@ -116,3 +116,15 @@ t.test('webhooks are managed by services only, with bounded input', async (t) =>
   t.match(await request(node.httpUrl, 'DELETE', `/api/webhooks/${id}`, { as: 'service/ops' }), { status: 200, body: { data: { deleted: id } } })
   t.match(await request(node.httpUrl, 'DELETE', `/api/webhooks/${id}`, { as: 'service/ops' }), { status: 404, body: { error: 'not_found' } })
 })
+
+t.test('after deliveries on kept-alive connections the node closes cleanly, and closes those connections itself', async (t) => {
+  const node = await startTestNode(t, ENV)
+  const receiver = await startReceiver(t, SECRET)
+  await register(node.httpUrl, receiver.url, ['call.ringing'])
+  const started = await request(node.httpUrl, 'POST', '/api/mqtt/call', { as: 'device/1', body: { device_device_id: '1', target_resident_id: '2' } })
+  await receiver.waitFor((a) => forCall(started.body.data.call_id as string)(a) && a.type === 'call.ringing')
+  t.ok(receiver.connections.open() >= 1, 'the receiver never closes an idle connection')
+  await node.node.close()
+  await receiver.connections.allClosed()
+  t.pass('close() resolved and the node closed its connections to the receiver')
+})

@@ -1,6 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import { once } from 'node:events'
 import { createServer, type IncomingMessage, type Server } from 'node:http'
+import { watchConnections, type ConnectionWatch } from '../push/connection-watch'
 
 interface Teardown { teardown (fn: () => unknown): void }
 
@@ -20,6 +21,8 @@ export interface Receiver {
   attempts: Attempt[]
   /** Resolves with the first attempt (past or future) that matches. */
   waitFor (match: (a: Attempt) => boolean, timeoutMs?: number): Promise<Attempt>
+  /** Idle connections are never closed by this side: the node closes its own. */
+  connections: ConnectionWatch
   close (): Promise<void>
 }
 
@@ -70,6 +73,8 @@ export async function startReceiver (t: Teardown, secret: string, answer: (a: Om
       }
     }).catch(() => response.writeHead(400).end())
   })
+  server.keepAliveTimeout = 0
+  const connections = watchConnections(server)
   server.listen(port, '127.0.0.1')
   await once(server, 'listening')
   const address = server.address()
@@ -96,6 +101,7 @@ export async function startReceiver (t: Teardown, secret: string, answer: (a: Om
         waiters.push(waiter)
       })
     },
+    connections,
     close
   }
 }
