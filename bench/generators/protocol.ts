@@ -41,6 +41,8 @@ export interface ConnectSpec extends Target {
   concurrency: number
   idPrefix: string
   keepalive: number
+  /** Client i signs in as identities[i % length] instead of the target's username and password. */
+  identities?: Array<{ username: string, password: string }>
 }
 
 export interface ConnectResult {

@@ -1,5 +1,6 @@
 import { callsWorkload } from './calls'
 import { connectionsWorkload } from './connections'
+import { directoryWorkload } from './directory'
 import { rawWorkload } from './raw'
 import { pushWorkload } from './push'
 import { recordsWorkload } from './records'
@@ -8,4 +9,4 @@ import { stormWorkload } from './storm'
 import type { Workload } from './workload'
 
 /** Every workload, in the order a full run takes them. */
-export const WORKLOADS: readonly Workload[] = [rawWorkload, connectionsWorkload, callsWorkload, recordsWorkload, stalledWorkload, pushWorkload, stormWorkload]
+export const WORKLOADS: readonly Workload[] = [rawWorkload, connectionsWorkload, callsWorkload, recordsWorkload, directoryWorkload, stalledWorkload, pushWorkload, stormWorkload]
