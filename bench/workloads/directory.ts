@@ -106,10 +106,12 @@ async function propagation (context: WorkloadContext): Promise<Propagation> {
   const seen = { a: new AppliedVersions(), b: new AppliedVersions() }
   const seed = JSON.stringify(JSON.parse(readFileSync(DEMO_DIRECTORY, 'utf8')) as object, (key, value: unknown) => (key === 'services' ? [SERVICE] : value))
   const env = { REDIS_URL: redis.url, RATE_LIMIT_PER_SECOND: '100000' }
+  // With --profile, both cluster nodes write a CPU profile: where applying a change goes.
+  const profile = context.profileDir === undefined ? {} : { profileDir: context.profileDir }
   const nodes: RunningNode[] = []
   try {
-    nodes.push(await startNode({ directory: seed, env, onLine: seen.a.onLine }))
-    nodes.push(await startNode({ directory: seed, env, onLine: seen.b.onLine }))
+    nodes.push(await startNode({ directory: seed, env, onLine: seen.a.onLine, ...profile }))
+    nodes.push(await startNode({ directory: seed, env, onLine: seen.b.onLine, ...profile }))
     const [a, b] = nodes as [RunningNode, RunningNode]
     const agent = new Agent({ keepAlive: true, maxSockets: 4 })
     const replaces: Replace[] = []
