@@ -111,6 +111,19 @@ t.test('softphone: a door\'s ringing starts its call from the session; unlocks a
   t.notOk(receiveControl(unlocked.phone, control({ call_id: 'call-20261129-0000000000ff', seq: 5 })).applied, 'another call\'s message is not applied')
 })
 
+t.test('softphone: ending_soon sets when the call ends, extend moves it; the door\'s unlock_result is kept', async (t) => {
+  const answered = receiveControl(receiveInvite(idlePhone, invite(), NOW).phone, control()).phone
+  t.equal(answered.call?.endsAt, null, 'no end announced yet')
+  const soon = receiveControl(answered, control({ action: 'ending_soon', seq: 3, ends_at: NOW + 10_000 })).phone
+  t.equal(soon.call?.endsAt, NOW + 10_000)
+  const extended = receiveControl(soon, control({ action: 'extend', seq: 4, ends_at: NOW + 310_000 })).phone
+  t.equal(extended.call?.endsAt, NOW + 310_000)
+  t.equal(receiveControl(extended, control({ action: 'unlock', seq: 5 })).phone.call?.endsAt, NOW + 310_000, 'other messages keep it')
+  const reported = receiveControl(extended, control({ action: 'unlock_result', seq: 5, ok: false, door: 'gate' })).phone
+  t.same(reported.call?.unlockResult, { ok: false, door: 'gate' })
+  t.same(receiveControl(reported, control({ action: 'unlock_result', seq: 6, ok: true })).phone.call?.unlockResult, { ok: true, door: null }, 'the latest report counts')
+})
+
 t.test('call log: filters make the query and select live calls the same way', async (t) => {
   const filters = { ...noFilters, device_id: ' 1 ', status: 'ended', household_number: '' }
   t.equal(callsQuery(filters, 'abc', 20), 'device_id=1&status=ended&limit=20&cursor=abc')

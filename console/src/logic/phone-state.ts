@@ -21,6 +21,10 @@ export interface PhoneCall {
   credentials: MediaCredentials
   /** How many times the door was told to open during this call. */
   unlocks: number
+  /** Set by `ending_soon` (and moved by `extend`): the call ends with max_duration then. */
+  endsAt: number | null
+  /** What the door reported about the latest unlock. */
+  unlockResult: { ok: boolean, door: string | null } | null
 }
 
 export interface PhoneState {
@@ -80,7 +84,9 @@ export function receiveInvite (phone: PhoneState, invite: InviteMessage, now: nu
         household_number: invite.household_number,
         resident_id: null,
         credentials: credentialsOf(invite),
-        unlocks: 0
+        unlocks: 0,
+        endsAt: null,
+        unlockResult: null
       }
     }
   }
@@ -107,7 +113,9 @@ export function receiveControl (phone: PhoneState, message: ControlMessage): Ver
           household_number: session.household_number,
           resident_id: session.resident_id,
           credentials: credentialsOf(message),
-          unlocks: 0
+          unlocks: 0,
+          endsAt: null,
+          unlockResult: null
         }
       }
     }
@@ -125,7 +133,9 @@ export function receiveControl (phone: PhoneState, message: ControlMessage): Ver
         reason: message.reason,
         seq: message.seq,
         resident_id: message.resident_id ?? call.resident_id,
-        unlocks: call.unlocks + (message.action === 'unlock' ? 1 : 0)
+        unlocks: call.unlocks + (message.action === 'unlock' ? 1 : 0),
+        endsAt: message.ends_at ?? call.endsAt,
+        unlockResult: message.action === 'unlock_result' ? { ok: message.ok === true, door: message.door ?? null } : call.unlockResult
       }
     }
   }

@@ -46,6 +46,11 @@ export interface ControlMessage extends MediaCredentials {
   timestamp: number
   seq: number
   session?: CallView
+  /** `ending_soon` and `extend`: when the call will end with max_duration. */
+  ends_at?: number
+  /** `unlock_result`: whether the door opened, and which. */
+  ok?: boolean
+  door?: string | null
 }
 
 /** `users/R/calls/incoming`. */

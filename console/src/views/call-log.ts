@@ -9,7 +9,7 @@ import { Legs } from './legs'
 type Load = { state: 'loading' } | { state: 'ready' } | { state: 'unavailable' } | { state: 'failed', message: string }
 
 const STATUSES = ['', 'ringing', 'connected', 'ended']
-const END_REASONS = ['', 'hangup', 'cancelled', 'rejected', 'timeout', 'max_duration', 'forced', 'device_offline']
+const END_REASONS = ['', 'hangup', 'cancelled', 'rejected', 'timeout', 'max_duration', 'forced', 'device_offline', 'unlocked']
 
 function time (ms: number | null): string {
   return ms === null ? '—' : new Date(ms).toLocaleString()

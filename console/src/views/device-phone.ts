@@ -71,6 +71,12 @@ export function DevicePhone ({ credentials, deviceId }: Props) {
     send(`devices/${deviceId}/calls/action`, { call_id: phone.call.call_id, action })
   }
 
+  /** The door's report on the latest unlock, passed on to the resident who unlocked. */
+  function reportUnlock (ok: boolean): void {
+    if (phone.call === null) return
+    send(`devices/${deviceId}/calls/action`, { call_id: phone.call.call_id, action: 'unlock_result', ok })
+  }
+
   const call = phone.call
   const active = call !== null && call.status !== 'ended'
   return html`<div class="phone">
@@ -99,6 +105,8 @@ export function DevicePhone ({ credentials, deviceId }: Props) {
           <div class="actions">
             <button type="button" disabled=${call.status !== 'ringing'} onClick=${() => act('cancelled')}>Cancel</button>
             <button type="button" class="danger" disabled=${call.status !== 'connected'} onClick=${() => act('hangup')}>Hang up</button>
+            <button type="button" disabled=${call.unlocks === 0} onClick=${() => reportUnlock(true)}>Report: door opened</button>
+            <button type="button" disabled=${call.unlocks === 0} onClick=${() => reportUnlock(false)}>Report: door stuck</button>
           </div>`}
     </section>
     <${ProtocolLog} log=${log} />

@@ -13,9 +13,9 @@ interface Props {
   residentId: string
 }
 
-type ResidentAction = 'answered' | 'rejected' | 'unlock' | 'hangup'
+type ResidentAction = 'answered' | 'rejected' | 'decline_all' | 'unlock' | 'extend' | 'hangup'
 
-/** A resident's app in the browser: the incoming call with Answer, Decline, Unlock and Hang up. */
+/** A resident's app in the browser: the incoming call with Answer, Decline (for me or the household), Unlock (from the preview too), Extend and Hang up. */
 export function ResidentPhone ({ credentials, residentId }: Props) {
   const [phone, setPhone] = useState<PhoneState>(idlePhone)
   // Messages may arrive faster than renders: each one is applied to the latest state, not the rendered one.
@@ -67,11 +67,15 @@ export function ResidentPhone ({ credentials, residentId }: Props) {
       ${call === null
         ? html`<p>Waiting for a call…</p>`
         : html`${ringing ? html`<p class="ringing" role="alert">Door ${call.device_device_id} is ringing${call.household_number === null ? '' : ` (household ${call.household_number})`}</p>` : null}
+          ${mine && call.endsAt !== null ? html`<p class="ending-soon" role="alert" data-testid="ending-soon">The call ends at ${new Date(call.endsAt).toLocaleTimeString()}</p>` : null}
+          ${call.unlockResult === null ? null : html`<p class="unlock" data-testid="unlock-result">${call.unlockResult.ok ? 'The door opened' : 'The door did not open'}${call.unlockResult.door === null ? '' : ` (${call.unlockResult.door})`}</p>`}
           <${PhoneCallView} call=${call} />
           <div class="actions">
             <button type="button" class="primary" disabled=${!ringing} onClick=${() => act('answered')}>Answer</button>
             <button type="button" disabled=${!ringing} onClick=${() => act('rejected')}>Decline</button>
-            <button type="button" disabled=${!mine} onClick=${() => act('unlock')}>Unlock</button>
+            <button type="button" disabled=${!ringing} onClick=${() => act('decline_all')} title="Stops the ring for the whole household">Decline for all</button>
+            <button type="button" disabled=${!ringing && !mine} onClick=${() => act('unlock')} title="From the preview too, where the resident may">Unlock</button>
+            <button type="button" disabled=${!mine || call.endsAt === null} onClick=${() => act('extend')}>Extend</button>
             <button type="button" class="danger" disabled=${!mine} onClick=${() => act('hangup')}>Hang up</button>
           </div>`}
     </section>
