@@ -19,7 +19,7 @@ import { IntercomError } from './errors'
 import { buildHttpApp, type HttpAppOptions } from './http-app'
 import { listenAs } from './listen-errors'
 import { createCallObserver } from './observability/call-observer'
-import { countMqttConnections } from './observability/connection-metrics'
+import { countMqttConnections, countSlowClients } from './observability/connection-metrics'
 import { createDeliveryMetrics } from './observability/delivery-metrics'
 import { createOutboundGuard, parseNetworks } from './outbound/address-guard'
 import { createMetrics } from './observability/metrics'
@@ -163,7 +163,10 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
         .catch((err: unknown) => logger.warn({ err }, 'could not send a refusal'))
     }
   })
-  if (metrics !== undefined) countMqttConnections(broker.aedes, broker.contexts, metrics)
+  if (metrics !== undefined) {
+    countMqttConnections(broker.aedes, broker.contexts, metrics)
+    countSlowClients(broker.slowClients, metrics)
+  }
   const publisher = createPublisher(broker.aedes, {
     onListenerError: (err, topic) => logger.error({ err, topic }, 'a publish listener failed'),
     onDeliveryError: (err, topic) => logger.debug({ err: err.message, topic }, 'a delivery failed after its publish was handed to the broker')

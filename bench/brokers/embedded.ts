@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { freePort, waitForListener } from '../system/ports'
 import { exited, spawnTracked, stopProcess } from '../system/processes'
 import { BENCH_IDENTITY, type BrokerKind, type RunningBroker } from './broker'
 
@@ -58,6 +59,28 @@ export interface NodeOptions extends EmbeddedOptions {
   env?: Record<string, string>
   /** Sees every line the node logs on stdout (JSON), for workloads that watch for an event. */
   onLine?: (line: string) => void
+  /**
+   * Metrics off (`METRICS_ENABLED=false`) and warnings only (`LOG_LEVEL=warn`): what
+   * observability costs. The ports are then chosen here, as the node no longer logs them.
+   */
+  quiet?: boolean
+}
+
+/** A quiet node logs no port line: it gets free ports from the bench and is ready once both accept connections. */
+async function quietPorts (): Promise<{ env: Record<string, string>, ready: (child: ReturnType<typeof spawnTracked>, timeoutMs: number) => Promise<{ mqtt: number, http: number }> }> {
+  const ports = { mqtt: await freePort(), http: await freePort() }
+  return {
+    env: { MQTT_PORT: String(ports.mqtt), HTTP_PORT: String(ports.http), LOG_LEVEL: 'warn', METRICS_ENABLED: 'false' },
+    async ready (child, timeoutMs) {
+      const alive = (): boolean => child.exitCode === null
+      // Nobody reads its warnings: drain them so that a full pipe never blocks the node.
+      child.stdout?.resume()
+      child.stderr?.resume()
+      await waitForListener(ports.mqtt, timeoutMs, alive)
+      await waitForListener(ports.http, timeoutMs, alive)
+      return ports
+    }
+  }
 }
 
 export interface RunningNode extends RunningBroker {
@@ -73,6 +96,7 @@ export async function startNode (options: NodeOptions = {}): Promise<RunningNode
   writeFileSync(directory, options.directory ?? benchDirectory())
   // Node 20 refuses --cpu-prof in NODE_OPTIONS: it goes on the command line.
   const profile = options.profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`]
+  const quiet = options.quiet === true ? await quietPorts() : null
   const child = spawnTracked(process.execPath, [...profile, options.bin ?? BIN], {
     env: {
       ...process.env,
@@ -85,14 +109,15 @@ export async function startNode (options: NodeOptions = {}): Promise<RunningNode
       // Every bench client connects from 127.0.0.1: the connection caps are not what is measured.
       MAX_CONNECTIONS: '1000000',
       MAX_CONNECTIONS_PER_ADDRESS: '1000000',
-      ...options.env
+      ...options.env,
+      ...quiet?.env
     }
   })
   try {
     // Generous: on a loaded machine a start (Fastify, schemas, Redis) has taken over 20 s.
-    const ports = await waitForPorts(child, 60_000, options.onLine)
+    const ports = quiet === null ? await waitForPorts(child, 60_000, options.onLine) : await quiet.ready(child, 60_000)
     return {
-      label: options.bin === undefined ? 'embedded (intercom-broker, Aedes)' : `embedded (${options.bin})`,
+      label: (options.bin === undefined ? 'embedded (intercom-broker, Aedes)' : `embedded (${options.bin})`) + (quiet === null ? '' : ', metrics and info logs off'),
       pid: child.pid as number,
       port: ports.mqtt,
       httpPort: ports.http,

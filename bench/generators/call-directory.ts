@@ -4,6 +4,17 @@
  * directory file) and the generators (which log in) agree without sharing state.
  */
 export const RESIDENTS_PER_HOUSEHOLD = 4
+/** In the sequential mix, one household in this many rings its residents one after the other. */
+export const SEQUENTIAL_EVERY = 4
+/** Longer than a bench call lasts: only the first resident of a sequential household is ever rung. */
+export const SEQUENTIAL_STEP_MS = 10_000
+
+/** The households of a call directory: all ringing in parallel (`plain`), or one in SEQUENTIAL_EVERY sequential (`sequential`). */
+export type CallMix = 'plain' | 'sequential'
+
+export function ringsSequentially (index: number, mix: CallMix): boolean {
+  return mix === 'sequential' && index % SEQUENTIAL_EVERY === SEQUENTIAL_EVERY - 1
+}
 
 export interface BenchDevice {
   id: string
@@ -20,11 +31,15 @@ export function benchDevice (index: number): BenchDevice {
 }
 
 /** The directory file (secrets in clear) for devices 0 … count − 1. */
-export function callDirectory (count: number): string {
+export function callDirectory (count: number, mix: CallMix = 'plain'): string {
   const devices = Array.from({ length: count }, (_, i) => benchDevice(i))
   return JSON.stringify({
     devices: devices.map((d, i) => ({ id: d.id, secret: d.secret, households: [`bh${i}`] })),
-    households: devices.map((d, i) => ({ number: `bh${i}`, residents: d.residents.map((r) => r.id) })),
+    households: devices.map((d, i) => ({
+      number: `bh${i}`,
+      residents: d.residents.map((r) => r.id),
+      ...(ringsSequentially(i, mix) ? { policy: { ring: { sequential: SEQUENTIAL_STEP_MS } } } : {})
+    })),
     residents: devices.flatMap((d) => d.residents)
   })
 }

@@ -18,6 +18,8 @@ interface Wire {
 
 interface DeviceState {
   readonly device: Device
+  /** Residents whose invite (then end message) the call waits for: all of them, or the first of a sequential household. */
+  readonly expected: number
   call: Call | null
   retired: boolean
 }
@@ -71,7 +73,7 @@ export class CallDriver {
   #counts: Counts = freshCounts()
 
   constructor (devices: Device[], httpPort: number) {
-    this.#states = devices.map((device) => ({ device, call: null, retired: false }))
+    this.#states = devices.map((device) => ({ device, expected: device.sequential ? 1 : EVERY_RESIDENT, call: null, retired: false }))
     this.#callHttp = httpCaller(httpPort)
     for (const state of this.#states) this.#listen(state)
   }
@@ -196,7 +198,7 @@ export class CallDriver {
       return
     }
     call.invited |= 1 << k
-    if (call.invited === EVERY_RESIDENT && !call.setUp) {
+    if ((call.invited & state.expected) === state.expected && !call.setUp) {
       call.setUp = true
       if (call.measured) this.#counts.samples.push(performance.now() - call.t0)
     }
@@ -204,7 +206,7 @@ export class CallDriver {
     else this.#advance(call)
   }
 
-  /** Once every invite is in: the device cancels (`rate`), or resident 0 answers (`cycles`). */
+  /** Once every expected invite is in: the device cancels (`rate`), or resident 0 answers (`cycles`). */
   #advance (call: Call): void {
     if (call.moved || call.callId === null || !call.setUp) return
     call.moved = true
@@ -252,9 +254,10 @@ export class CallDriver {
     }
   }
 
-  /** A cycle is over when the device and all four residents got their end message. */
+  /** A cycle is over when the device and every rung resident got their end message. */
   #endOfCycle (call: Call): void {
-    if (call.deviceEnded && call.ended === EVERY_RESIDENT) this.#end(call)
+    const { expected } = call.state
+    if (call.deviceEnded && (call.ended & expected) === expected) this.#end(call)
   }
 
   #onError (state: DeviceState, message: Wire): void {

@@ -1,6 +1,6 @@
 import http from 'node:http'
 import type { MqttClient } from 'mqtt'
-import { benchDevice } from './call-directory'
+import { benchDevice, ringsSequentially } from './call-directory'
 import { connected, createClient } from './client'
 import type { CallsSpec } from './protocol'
 
@@ -20,6 +20,8 @@ export interface Device {
   /** `Basic …` header for the HTTP API. */
   authorization: string
   residents: Resident[]
+  /** Rings one resident after the other: only the first is rung before the bench moves on. */
+  sequential: boolean
 }
 
 export interface HttpAnswer {
@@ -50,7 +52,8 @@ export async function connectParties (spec: CallsSpec): Promise<Device[]> {
       id: d.id,
       client: await connectAs(spec.mqttPort, `device/${d.id}`, d.secret, `devices/${d.id}/#`),
       authorization: `Basic ${Buffer.from(`device/${d.id}:${d.secret}`).toString('base64')}`,
-      residents
+      residents,
+      sequential: ringsSequentially(index, spec.mix ?? 'plain')
     })
   })
   const lane = async (): Promise<void> => {

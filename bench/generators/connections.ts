@@ -14,7 +14,8 @@ async function connectAll (s: ConnectSpec): Promise<ConnectResult> {
   let firstError: string | null = null
   const lane = async (): Promise<void> => {
     while (next < s.count) {
-      const client = createClient(s, { clientId: `${s.idPrefix}-${next++}`, localAddress: s.localAddress, keepalive: s.keepalive })
+      const identity = s.identities?.[next % s.identities.length]
+      const client = createClient(identity === undefined ? s : { ...s, ...identity }, { clientId: `${s.idPrefix}-${next++}`, localAddress: s.localAddress, keepalive: s.keepalive })
       clients.push(client)
       try {
         await connected(client)

@@ -1,3 +1,4 @@
+import type { CallMix } from './call-directory'
 import type { Percentiles } from '../report/stats'
 
 /** Where and as whom a generator connects. */
@@ -41,6 +42,8 @@ export interface ConnectSpec extends Target {
   concurrency: number
   idPrefix: string
   keepalive: number
+  /** Client i signs in as identities[i % length] instead of the target's username and password. */
+  identities?: Array<{ username: string, password: string }>
 }
 
 export interface ConnectResult {
@@ -56,6 +59,8 @@ export interface CallsSpec {
   devices: number[]
   /** Residents stay offline (reached by push, if at all): a call is set up at the device's `ringing`. */
   residentsOffline?: boolean
+  /** Households of the directory's mix; a sequential one is set up at its first resident's invite. */
+  mix?: CallMix
 }
 
 /** How a call is started: `POST /api/mqtt/call` or `calls/request/D`. The rest of a call is MQTT either way. */

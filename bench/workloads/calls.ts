@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs'
 import path from 'node:path'
 import { startNode, type RunningNode } from '../brokers/embedded'
 import { redisMissing, startRedis, type RunningRedis } from '../brokers/redis'
-import { callDirectory, RESIDENTS_PER_HOUSEHOLD } from '../generators/call-directory'
+import { callDirectory, RESIDENTS_PER_HOUSEHOLD, SEQUENTIAL_EVERY, type CallMix } from '../generators/call-directory'
 import type { CallsResult, CallStep, CallTransport } from '../generators/protocol'
 import { Generator } from '../generators/runner-side'
 import { summariseProfiles } from '../report/profile'
@@ -24,10 +24,10 @@ const TRANSPORTS: readonly CallTransport[] = ['http', 'mqtt']
 /** Pause after an overloaded step, so that its backlog does not spill into the next one. */
 const SETTLE_MS = 2000
 
-type StoreName = 'memory' | 'redis'
+export type StoreName = 'memory' | 'redis'
 
 /** One step, all generators merged. */
-interface Figures {
+export interface Figures {
   step: CallStep
   seconds: number
   started: number
@@ -43,6 +43,7 @@ interface Figures {
 
 interface StoreRun {
   store: StoreName
+  mix: CallMix
   label: string
   /** Why this store was not measured. */
   missing: string | null
@@ -51,18 +52,26 @@ interface StoreRun {
   profile: Table[]
 }
 
-interface Rig {
+export interface Rig {
   node: RunningNode
   redis: RunningRedis | null
   generators: Generator[]
 }
 
-const failureCount = (f: Figures): number => Object.values(f.failures).reduce((a, b) => a + b, 0)
+export interface RigOptions {
+  store: StoreName
+  mix: CallMix
+  /** Metrics off and warnings only (see startNode). */
+  quiet?: boolean
+  profileDir?: string
+}
+
+export const failureCount = (f: Figures): number => Object.values(f.failures).reduce((a, b) => a + b, 0)
 const overBound = (f: Figures): boolean => failureCount(f) > 0 || !(f.latency.p99 <= P99_BOUND_MS)
 const transportName = (t: CallTransport): string => (t === 'http' ? 'HTTP' : 'MQTT')
 
 /** Every generator runs its share of the step; CPU is read between the window marks. */
-async function measure (rig: Rig, step: CallStep): Promise<Figures> {
+export async function measure (rig: Rig, step: CallStep): Promise<Figures> {
   const { node, redis, generators } = rig
   const share: CallStep = { ...step, rate: step.rate / generators.length, concurrency: Math.ceil(step.concurrency / generators.length) }
   for (const g of generators) g.send({ type: 'calls-step', step: share })
@@ -90,35 +99,20 @@ async function measure (rig: Rig, step: CallStep): Promise<Figures> {
   }
 }
 
-async function withRig<T> (store: StoreName, context: WorkloadContext, profileDir: string | undefined, fn: (rig: Rig) => Promise<T>): Promise<T> {
-  const redis = store === 'redis' ? await startRedis() : null
+export async function withRig<T> (options: RigOptions, context: WorkloadContext, fn: (rig: Rig) => Promise<T>): Promise<T> {
+  const { profileDir } = options
+  const redis = options.store === 'redis' ? await startRedis() : null
   try {
     const node = await startNode({
-      directory: callDirectory(context.options.devices),
+      directory: callDirectory(context.options.devices, options.mix),
+      quiet: options.quiet,
       // A cycling door acts far more often than a person: the per-identity limit would measure itself.
       env: { RATE_LIMIT_PER_SECOND: '100000', ...(redis === null ? {} : { REDIS_URL: redis.url }) },
       ...(profileDir === undefined ? {} : { profileDir }),
       ...(context.options.nodeBin === undefined ? {} : { bin: path.resolve(context.options.nodeBin) })
     })
     try {
-      const generators = Array.from({ length: GENERATORS }, () => new Generator('calls'))
-      try {
-        generators.forEach((g, i) => g.send({
-          type: 'calls-connect',
-          spec: {
-            mqttPort: node.port,
-            httpPort: node.httpPort,
-            devices: Array.from({ length: context.options.devices }, (_, d) => d).filter((d) => d % GENERATORS === i)
-          }
-        }))
-        await Promise.all(generators.map((g) => g.next('ready', 120_000)))
-        const result = await fn({ node, redis, generators })
-        for (const g of generators) g.send({ type: 'close' })
-        await Promise.all(generators.map((g) => g.next('closed', 10_000)))
-        return result
-      } finally {
-        await Promise.all(generators.map((g) => g.stop()))
-      }
+      return await withGenerators({ node, redis }, options.mix, context, fn)
     } finally {
       await node.stop()
     }
@@ -127,19 +121,45 @@ async function withRig<T> (store: StoreName, context: WorkloadContext, profileDi
   }
 }
 
-async function measureStore (store: StoreName, context: WorkloadContext): Promise<StoreRun> {
+/** The call generators, every party of `callDirectory(devices, mix)` logged in to a running node, for as long as fn runs. */
+export async function withGenerators<T> (running: Omit<Rig, 'generators'>, mix: CallMix, context: WorkloadContext, fn: (rig: Rig) => Promise<T>): Promise<T> {
+  const generators = Array.from({ length: GENERATORS }, () => new Generator('calls'))
+  try {
+    generators.forEach((g, i) => g.send({
+      type: 'calls-connect',
+      spec: {
+        mqttPort: running.node.port,
+        httpPort: running.node.httpPort,
+        devices: Array.from({ length: context.options.devices }, (_, d) => d).filter((d) => d % GENERATORS === i),
+        mix
+      }
+    }))
+    await Promise.all(generators.map((g) => g.next('ready', 120_000)))
+    const result = await fn({ ...running, generators })
+    for (const g of generators) g.send({ type: 'close' })
+    await Promise.all(generators.map((g) => g.next('closed', 10_000)))
+    return result
+  } finally {
+    await Promise.all(generators.map((g) => g.stop()))
+  }
+}
+
+const mixName = (mix: CallMix): string => (mix === 'plain' ? 'every household rings in parallel' : `one household in ${SEQUENTIAL_EVERY} rings sequentially`)
+
+async function measureStore (store: StoreName, mix: CallMix, context: WorkloadContext): Promise<StoreRun> {
   const missing = store === 'redis' ? redisMissing() : null
-  const run: StoreRun = { store, label: store === 'memory' ? 'memory store' : 'Redis store', missing, rates: [], cycles: [], profile: [] }
+  const run: StoreRun = { store, mix, label: store === 'memory' ? 'memory store' : 'Redis store', missing, rates: [], cycles: [], profile: [] }
   if (missing !== null) {
     context.log(`calls: skipping the Redis store: ${missing}`)
     return run
   }
   const quick = context.options.quick
   const ms = quick ? STEP_MS.quick : STEP_MS.full
-  const profileDir = context.profileDir === undefined ? undefined : path.join(context.profileDir, store)
+  const profileDir = context.profileDir === undefined ? undefined : path.join(context.profileDir, `${store}-${mix}`)
   if (profileDir !== undefined) mkdirSync(profileDir, { recursive: true })
-  await withRig(store, context, profileDir, async (rig) => {
+  await withRig({ store, mix, profileDir }, context, async (rig) => {
     if (rig.redis !== null) run.label = `Redis store (${rig.redis.label})`
+    run.label += `, ${mix} mix`
     for (const transport of TRANSPORTS) {
       for (const rate of quick ? RATES.quick : RATES.full) {
         let f: Figures | undefined
@@ -183,10 +203,10 @@ function storeTable (run: StoreRun, context: WorkloadContext): Table {
   const redis = run.store === 'redis'
   return {
     title: `Call set-up: ${run.label}`,
-    note: `${context.options.devices} devices, each with a household of ${RESIDENTS_PER_HOUSEHOLD} residents, all logged in over MQTT with their own credentials ` +
+    note: `${context.options.devices} devices, each with a household of ${RESIDENTS_PER_HOUSEHOLD} residents (${mixName(run.mix)}), all logged in over MQTT with their own credentials ` +
       `(QoS 1 subscriptions to their own topics, noDelay), driven by ${GENERATORS === 1 ? 'one generator process' : `${GENERATORS} generator processes`}. Open loop: calls started at a fixed rate ` +
       '(1 ms pacer with catch-up), over `POST /api/mqtt/call` (keep-alive sockets) or `calls/request/D`, devices taken round-robin and passed over while their last call is still up; ' +
-      'once the 4th invite is in, the device cancels over MQTT and its call ends at its `cancelled`. ' +
+      'once the 4th invite is in (a sequential household: the first resident\'s, as only the first rings before then), the device cancels over MQTT and its call ends at its `cancelled`. ' +
       `Latency: request sent → last resident's invite received, every call started in the ${measureMs / 1000} s window after ${warmupMs / 1000} s warm-up. ` +
       `A step with p99 > ${P99_BOUND_MS} ms or a failed call runs once more after a ${SETTLE_MS / 1000} s pause; the stepping stops when it fails again. CPU from /proc over the window; µs / call = CPU ÷ calls ended in the window.`,
     columns: ['started over', 'offered calls/s', 'started calls/s', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'node CPU %', 'node CPU µs / call',
@@ -203,8 +223,8 @@ function cyclesTable (runs: StoreRun[], context: WorkloadContext): Table {
   const { warmupMs, measureMs } = context.options.quick ? STEP_MS.quick : STEP_MS.full
   return {
     title: 'Full call cycles (closed loop)',
-    note: 'Each cycling device calls; once its 4 invites are in, resident 0 answers; at its `answered` the device hangs up; the cycle ends when the device (`hangup`), ' +
-      'the answerer (`hangup`) and the 3 others (`cancelled`, answered elsewhere) all got their end message, and the device calls again at once. ' +
+    note: 'Each cycling device calls; once its 4 invites are in (a sequential household: resident 0\'s, the first rung), resident 0 answers; at its `answered` the device hangs up; the cycle ends when the device (`hangup`), ' +
+      'the answerer (`hangup`) and the others rung (`cancelled`, answered elsewhere) all got their end message, and the device calls again at once. ' +
       `Cycles ended in the ${measureMs / 1000} s window after ${warmupMs / 1000} s warm-up; cycle time is request → last end message. Actions after the start go over MQTT.`,
     columns: ['store', 'started over', 'devices cycling', 'cycles/s', 'cycle p50 ms', 'cycle p99 ms', 'node CPU %', 'node CPU µs / cycle', 'Redis CPU %', 'generator CPU %', 'remarks'],
     rows: runs.flatMap((run) => run.cycles.map((f) => [
@@ -216,7 +236,7 @@ function cyclesTable (runs: StoreRun[], context: WorkloadContext): Table {
 
 function targets (runs: StoreRun[]): TargetCheck[] {
   return runs.flatMap((run) => TRANSPORTS.flatMap((transport): TargetCheck[] => {
-    const over = `${run.store === 'memory' ? 'memory' : 'Redis'} store, started over ${transportName(transport)}`
+    const over = `${run.store === 'memory' ? 'memory' : 'Redis'} store, ${run.mix} mix, started over ${transportName(transport)}`
     const all = run.rates.filter((f) => f.step.transport === transport)
     // The last run of a rate decides it: a step over the bound ran a second time.
     const steps = all.filter((f, i) => all[i + 1]?.step.rate !== f.step.rate)
@@ -246,7 +266,9 @@ export const callsWorkload: Workload = {
   summary: 'call set-up through the real node (call logic, credentials, store, fan-out), memory and Redis stores',
   async run (context) {
     const runs: StoreRun[] = []
-    for (const store of ['memory', 'redis'] as const) runs.push(await measureStore(store, context))
+    for (const store of ['memory', 'redis'] as const) {
+      for (const mix of ['plain', 'sequential'] as const) runs.push(await measureStore(store, mix, context))
+    }
     const tables: Table[] = []
     for (const run of runs) {
       if (run.missing === null) tables.push(storeTable(run, context))

@@ -9,19 +9,19 @@ import { withBrokers, type Side, type TargetCheck, type Workload, type WorkloadC
 const PAYLOAD_BYTES = 64
 const RATE = 1000
 
-interface Case { qos: 0 | 1, subscribers: number }
+export interface Case { qos: 0 | 1, subscribers: number }
 
-const CASES: readonly Case[] = [
+export const CASES: readonly Case[] = [
   { qos: 0, subscribers: 1 },
   { qos: 1, subscribers: 1 },
   { qos: 0, subscribers: 10 },
   { qos: 1, subscribers: 10 }
 ]
 
-const caseName = (c: Case): string => `QoS ${c.qos}, 1→${c.subscribers}`
+export const caseName = (c: Case): string => `QoS ${c.qos}, 1→${c.subscribers}`
 
 /** What one run yields; a row of the tables is the median of its rounds. */
-interface Figures {
+export interface Figures {
   published: number
   delivered: number
   brokerCpuPct: number
@@ -99,16 +99,16 @@ function spec (side: Side, c: Case, mode: RawSpec['mode'], context: WorkloadCont
   }
 }
 
-interface Row { c: Case, kind: Side['kind'], label: string, f: Figures }
+export interface Row { c: Case, kind: Side['kind'], label: string, f: Figures }
 
 /**
  * Each case on every broker, `rounds` times, alternating which broker goes
  * first: a burst of other work on the machine lands on one round of one
  * broker, and the median leaves it out.
  */
-async function measureAll (sides: Side[], mode: RawSpec['mode'], context: WorkloadContext): Promise<Row[]> {
+export async function measureAll (sides: Side[], mode: RawSpec['mode'], context: WorkloadContext, cases: readonly Case[] = CASES): Promise<Row[]> {
   const rows: Row[] = []
-  for (const c of CASES) {
+  for (const c of cases) {
     const runs = new Map<Side, Figures[]>(sides.map((s) => [s, []]))
     for (let round = 0; round < context.timing.rounds; round++) {
       for (const side of round % 2 === 0 ? sides : [...sides].reverse()) {

@@ -69,6 +69,8 @@ export function createHooks (options: HookOptions): Hooks {
   // Rights depend on the identity alone: every connection of one identity shares them.
   const rightsByIdentity = new Map<string, TopicRights>()
   directory.onChange(() => rightsByIdentity.clear())
+  // Not the socket's own buffer: a TLS socket keeps Node's 16 KiB whatever the listener asks for.
+  const slowPastBytes = Math.floor(options.outgoingLimits.maxBytes / 2)
   // A counter that moves once per turn of the event loop while messages are forwarded.
   let turn = 0
   let turnScheduled = false
@@ -218,6 +220,8 @@ export function createHooks (options: HookOptions): Hooks {
       const context = contexts.get(client)
       if (context === undefined || !context.rights.receive(packet.topic)) return null
       const conn = client.conn as unknown as Writable
+      // Disconnected already (deliveries handed over before that still arrive): counted and logged once.
+      if (conn.destroyed) return null
       const outgoing = context.outgoing
       // Aedes writes a forwarded message on the next turn of the event loop: what was forwarded
       // in this turn is not in the socket's buffer yet, so it is counted here.
@@ -235,7 +239,7 @@ export function createHooks (options: HookOptions): Hooks {
         qos: deliveringAtQos0 ? 0 : packet.qos,
         size,
         queuedBytes,
-        bufferBytes: conn.writableHighWaterMark,
+        bufferBytes: slowPastBytes,
         turnMessages: outgoing.turnMessages,
         backlog: outgoing.backlog
       }, options.outgoingLimits)

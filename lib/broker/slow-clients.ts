@@ -25,7 +25,7 @@ export interface Delivery {
   size: number
   /** Bytes not yet taken by the client's socket, this turn's forwards included. */
   queuedBytes: number
-  /** The socket's buffer: a write past it makes the broker wait for the client's drain. */
+  /** What may wait for the client before it counts as slow: half its queue bound, whatever its transport's own socket buffer. */
   bufferBytes: number
   /** Messages forwarded to the client in this turn of the event loop. */
   turnMessages: number

@@ -1,5 +1,7 @@
 import type { Aedes, Client } from 'aedes'
+import { Counter } from 'prom-client'
 import type { ClientContexts } from '../broker/client-context'
+import type { SlowClientCounts } from '../broker/slow-clients'
 import type { NodeMetrics } from './metrics'
 
 /**
@@ -20,5 +22,31 @@ export function countMqttConnections (broker: Aedes, contexts: ClientContexts, m
     if (kind === undefined) return
     counted.delete(client)
     metrics.mqttConnections.dec({ kind })
+  })
+}
+
+/**
+ * `intercom_mqtt_slow_client_*`: what the broker's bounds did to clients
+ * that read too slowly, from the broker's own counts at each scrape.
+ */
+export function countSlowClients (counts: SlowClientCounts, metrics: NodeMetrics): void {
+  const seen = { droppedQos0: 0, disconnected: 0 }
+  const dropped: Counter = new Counter({
+    name: 'intercom_mqtt_slow_client_dropped_total',
+    help: 'QoS 0 messages not sent to a client whose socket buffer was full',
+    registers: [metrics.registry],
+    collect: () => {
+      dropped.inc(counts.droppedQos0 - seen.droppedQos0)
+      seen.droppedQos0 = counts.droppedQos0
+    }
+  })
+  const disconnected: Counter = new Counter({
+    name: 'intercom_mqtt_slow_client_disconnects_total',
+    help: 'Clients disconnected because their outgoing queue passed its bounds',
+    registers: [metrics.registry],
+    collect: () => {
+      disconnected.inc(counts.disconnected - seen.disconnected)
+      seen.disconnected = counts.disconnected
+    }
   })
 }

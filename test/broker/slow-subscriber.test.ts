@@ -4,6 +4,7 @@ import t from 'tap'
 import { forwardDecision } from '../../lib/broker/slow-clients'
 import { connect } from '../helpers/mqtt'
 import { startTestNode } from '../helpers/node'
+import { until } from '../helpers/wait'
 
 interface StalledOptions {
   username: string
@@ -46,6 +47,14 @@ async function stalledSubscriber (port: number, options: StalledOptions = METER_
     socket.resume()
   })
   return { socket, resume }
+}
+
+/** One unlabelled figure of the node's `/metrics`. */
+async function metric (httpPort: number, name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text()
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `))
+  if (line === undefined) throw new Error(`${name} is not in /metrics`)
+  return Number(line.slice(name.length + 1))
 }
 
 /** Resolves once `count` has stopped moving for `forMs`: a burst has reached its stall, or its end. */
@@ -140,4 +149,31 @@ t.test('a QoS 0 subscription of QoS 1 messages is bounded as QoS 0: dropped for,
   const marker = stalled.resume((packet) => packet.cmd === 'publish' && packet.topic === 'meters/last')
   await source.publish('meters/last', { done: true })
   t.ok(await marker, 'the stalled subscriber is still connected once it reads again')
+  t.ok(await metric(node.ports.http, 'intercom_mqtt_slow_client_dropped_total') > 0, 'its dropped messages are counted')
+  t.equal(await metric(node.ports.http, 'intercom_mqtt_slow_client_disconnects_total'), 0)
+})
+
+t.test('a stalled QoS 1 subscriber is disconnected once its queue passes the bound, and holds up no publisher', async (t) => {
+  const { node, mqttUrl } = await startTestNode(t)
+  const clients = async (): Promise<number> => ((await (await fetch(`http://127.0.0.1:${node.ports.http}/health`)).json()) as { data: { clients: number } }).data.clients
+  const stalled = await stalledSubscriber(node.ports.mqtt, { ...METER_GW, clientId: 'stalled-qos1', qos: 1 })
+  t.teardown(() => stalled.socket.destroy())
+  const source = await connect(t, mqttUrl, 'client/meter-gw', { clientId: 'source' })
+  t.equal(await clients(), 2)
+  // A steady flood, as a busy publisher sends: each tick's few messages arrive apart. The node used to
+  // read nothing more from the source once one delivery waited on the stalled socket's drain, for up to
+  // Aedes' minute-long drain timeout, and the subscriber was never cut off before that.
+  const payload = Buffer.alloc(4096, 'm')
+  let published = 0
+  const flood = setInterval(() => {
+    for (let i = 0; i < 20; i++, published++) source.client.publish('meters/flood', payload, { qos: 1 })
+  }, 2)
+  t.teardown(() => clearInterval(flood))
+  // Generous for a loaded machine, yet well below that minute.
+  await until(async () => await clients() === 1, { what: 'the node to close the stalled connection', timeoutMs: 30_000, everyMs: 100 })
+  clearInterval(flood)
+  const unacknowledged = (): number => Object.keys((source.client as unknown as { outgoing: object }).outgoing).length
+  await until(() => unacknowledged() === 0, { what: `every one of the source's ${published} publishes acknowledged`, timeoutMs: 30_000 })
+  t.ok(source.client.connected, 'the source stays connected')
+  t.equal(await metric(node.ports.http, 'intercom_mqtt_slow_client_disconnects_total'), 1, 'the disconnect is counted')
 })

@@ -1,0 +1,44 @@
+import type { Aedes } from 'aedes'
+
+type Handler = (packet: unknown, done: () => void) => void
+
+/** The part of Aedes' message router (mqemitter, or mqemitter-redis) this module wraps. */
+interface Router {
+  on (topic: string, handler: Handler, done?: () => void): unknown
+  removeListener (topic: string, handler: Handler, done?: () => void): unknown
+}
+
+const noop = (): void => {}
+
+/**
+ * Aedes tells its router a delivery is done only once the subscriber's
+ * socket has taken it, and reads nothing more from the publishing
+ * connection until every delivery of its last packets is done. So one
+ * subscriber that stopped reading held up each client publishing to it,
+ * for up to Aedes' minute-long drain timeout. Here a subscription's
+ * delivery is done once it is handed to the subscriber's connection:
+ * what then waits for a slow socket is bounded per client by
+ * `authorizeForward` (QoS 0 dropped, QoS 1 queued up to its bounds, then
+ * the client disconnected). Retained messages sent on SUBSCRIBE and a
+ * session's stored queue go another way and keep waiting on the socket.
+ * Call once, right after the broker is made, before any client subscribes.
+ */
+export function releaseAtDispatch (broker: Aedes): void {
+  const mq = (broker as unknown as { mq: Router }).mq
+  const releasing = new WeakMap<Handler, Handler>()
+  const on = mq.on.bind(mq)
+  const removeListener = mq.removeListener.bind(mq)
+  mq.on = (topic, handler, done) => {
+    let release = releasing.get(handler)
+    if (release === undefined) {
+      release = (packet, released) => {
+        handler(packet, noop)
+        // Aedes writes on a later turn too (setImmediate): the delivery is handed over by then.
+        setImmediate(released)
+      }
+      releasing.set(handler, release)
+    }
+    return on(topic, release, done)
+  }
+  mq.removeListener = (topic, handler, done) => removeListener(topic, releasing.get(handler) ?? handler, done)
+}
