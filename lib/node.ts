@@ -266,7 +266,7 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
 
   // Push: another consumer of the tap, fed by a registry of resident connections.
   const untrackResidents = trackResidentConnections({ broker: broker.aedes, contexts: broker.contexts, registry: pushBackend.connections, logger })
-  const pushChannels = pushChannelsFromConfig(config, pushBackend.vapid, outbound)
+  const pushChannels = pushChannelsFromConfig(config, pushBackend.vapid)
   const pushes = startPushDispatcher({
     publisher,
     store: pushBackend.store,

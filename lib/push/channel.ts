@@ -24,7 +24,7 @@ export interface PushChannel {
   readonly kind: Subscription['kind']
   send (subscription: Subscription, delivery: PushDelivery): Promise<PushOutcome>
   /** Closes kept connections. */
-  close? (): void
+  close? (): void | Promise<void>
 }
 
 /** HTTP status → outcome, the way the push services use them. */

@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs'
+import { globalAgent } from 'node:https'
 import type { Config } from '../../config/env'
-import type { OutboundGuard } from '../outbound/address-guard'
 import { IntercomError } from '../errors'
 import { createApnsChannel } from './apns'
 import type { PushChannel } from './channel'
 import { createFcmChannel, type ServiceAccount } from './fcm'
-import { createWebPushChannel, type VapidKeys } from './webpush'
+import type { VapidKeys } from './webpush'
+import { createWebPushWorkerChannel } from './webpush-worker'
 
 /** The PEM itself, or the file it is in. */
 function pemOf (value: string): string {
@@ -33,9 +34,12 @@ function serviceAccountOf (value: string): ServiceAccount {
 }
 
 /** The push channels this node's configuration enables. */
-export function pushChannelsFromConfig (config: Config, vapid: VapidKeys | null, outbound: OutboundGuard): PushChannel[] {
+export function pushChannelsFromConfig (config: Config, vapid: VapidKeys | null): PushChannel[] {
   const channels: PushChannel[] = []
-  if (vapid !== null) channels.push(createWebPushChannel({ vapid, timeoutMs: config.PUSH_TIMEOUT_MS, outbound }))
+  if (vapid !== null) {
+    const { ca } = globalAgent.options
+    channels.push(createWebPushWorkerChannel({ vapid, timeoutMs: config.PUSH_TIMEOUT_MS, allowNetworks: config.OUTBOUND_ALLOW_NETWORKS, ...(ca === undefined ? {} : { ca }) }))
+  }
   if (config.APNS_KEY_ID !== undefined && config.APNS_TEAM_ID !== undefined && config.APNS_KEY !== undefined && config.APNS_BUNDLE_ID !== undefined) {
     channels.push(createApnsChannel({
       keyId: config.APNS_KEY_ID,

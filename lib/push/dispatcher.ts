@@ -232,7 +232,7 @@ export function startPushDispatcher (options: PushDispatcherOptions): PushDispat
       for (const timer of retryTimers) clearTimeout(timer)
       retryTimers.clear()
       await Promise.all([...running])
-      for (const channel of options.channels) channel.close?.()
+      await Promise.all(options.channels.map((channel) => channel.close?.()))
     }
   }
 }

@@ -32,7 +32,14 @@ const VAPID_AUDIENCES = 1000
  * service (its audience) and reused until shortly before it expires, as RFC 8292
  * allows: signing it per push cost more than the rest of the push.
  */
-export function createWebPushChannel (options: { vapid: VapidKeys, timeoutMs: number, outbound: OutboundGuard, now?: () => number }): PushChannel {
+export function createWebPushChannel (options: {
+  vapid: VapidKeys
+  timeoutMs: number
+  outbound: OutboundGuard
+  /** Trusted certificates instead of the process's (`https.globalAgent`'s) ones. */
+  ca?: string | Buffer | Array<string | Buffer>
+  now?: () => number
+}): PushChannel {
   const now = options.now ?? Date.now
   const { subject, publicKey, privateKey } = options.vapid
   const tokens = new Map<string, { authorization: string, renewAt: number }>()
@@ -48,7 +55,7 @@ export function createWebPushChannel (options: { vapid: VapidKeys, timeoutMs: nu
     return authorization
   }
 
-  const agent = new Agent({ ...globalAgent.options, keepAlive: true, timeout: IDLE_MS, lookup: options.outbound.lookup })
+  const agent = new Agent({ ...globalAgent.options, ...(options.ca === undefined ? {} : { ca: options.ca }), keepAlive: true, timeout: IDLE_MS, lookup: options.outbound.lookup })
   return {
     kind: 'webpush',
     async send (subscription, delivery) {
