@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs'
 import path from 'node:path'
-import { startNode, type RunningNode } from '../brokers/embedded'
+import { ONE_ADDRESS_SIGN_INS, startNode, type RunningNode } from '../brokers/embedded'
 import { redisMissing, startRedis, type RunningRedis } from '../brokers/redis'
 import { callDirectory, RESIDENTS_PER_HOUSEHOLD, SEQUENTIAL_EVERY, type CallMix } from '../generators/call-directory'
 import type { CallsResult, CallStep, CallTransport } from '../generators/protocol'
@@ -107,7 +107,7 @@ export async function withRig<T> (options: RigOptions, context: WorkloadContext,
       directory: callDirectory(context.options.devices, options.mix),
       quiet: options.quiet,
       // A cycling door acts far more often than a person: the per-identity limit would measure itself.
-      env: { RATE_LIMIT_PER_SECOND: '100000', ...(redis === null ? {} : { REDIS_URL: redis.url }) },
+      env: { RATE_LIMIT_PER_SECOND: '100000', ...ONE_ADDRESS_SIGN_INS, ...(redis === null ? {} : { REDIS_URL: redis.url }) },
       ...(profileDir === undefined ? {} : { profileDir }),
       ...(context.options.nodeBin === undefined ? {} : { bin: path.resolve(context.options.nodeBin) })
     })

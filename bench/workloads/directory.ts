@@ -3,7 +3,7 @@ import { Agent, request } from 'node:http'
 import path from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { hashSecret } from '../../lib/directory/secrets'
-import { startNode, type RunningNode } from '../brokers/embedded'
+import { ONE_ADDRESS_SIGN_INS, startNode, type RunningNode } from '../brokers/embedded'
 import { redisMissing, startRedis } from '../brokers/redis'
 import { largeDirectory, residentId, type DirectoryBody } from '../generators/admin-directory'
 import { connected, createClient } from '../generators/client'
@@ -96,7 +96,14 @@ async function signIn (node: RunningNode, id: string): Promise<void> {
 }
 
 interface Replace { label: string, bytes: number, answeredMs: number, appliedAMs: number, appliedBMs: number }
-interface Propagation { replaces: Replace[], puts: number[], putAnswered: number[], load: string }
+interface Propagation {
+  replaces: Replace[]
+  puts: number[]
+  putAnswered: number[]
+  /** CPU ms per single put: node A, node B, Redis. */
+  cpuPerPut: number[]
+  load: string
+}
 
 /** Two nodes on one Redis: whole replacements, then single puts, on A; each timed until B applied it. */
 async function propagation (context: WorkloadContext): Promise<Propagation> {
@@ -140,6 +147,7 @@ async function propagation (context: WorkloadContext): Promise<Propagation> {
     }
     const puts: number[] = []
     const putAnswered: number[] = []
+    const cpuBefore = [cpuSeconds(a.pid), cpuSeconds(b.pid), cpuSeconds(redis.pid)]
     for (let p = 0; p < runs.puts; p++) {
       const version = Math.max(seen.a.latest, seen.b.latest) + 1
       const sent = performance.now()
@@ -148,8 +156,9 @@ async function propagation (context: WorkloadContext): Promise<Propagation> {
       putAnswered.push(performance.now() - sent)
       puts.push(await seen.b.applied(version, 'node B') - sent)
     }
+    const cpuPerPut = [cpuSeconds(a.pid), cpuSeconds(b.pid), cpuSeconds(redis.pid)].map((c, i) => (c - (cpuBefore[i] as number)) * 1000 / runs.puts)
     agent.destroy()
-    return { replaces, puts, putAnswered, load: loadAverage() }
+    return { replaces, puts, putAnswered, cpuPerPut, load: loadAverage() }
   } finally {
     await Promise.all(nodes.map((n) => n.stop()))
     await redis.stop()
@@ -209,8 +218,7 @@ async function signInCost (context: WorkloadContext): Promise<{ rounds: SignInRo
   const signing = Array.from({ length: runs.signIns }, (_, i) => residentId(i))
   demo.residents.push(...signing.map((id) => ({ id, secret: clear(`resident/${id}`) })))
   const identities = signing.map((id) => ({ username: `resident/${id}`, password: clear(`resident/${id}`) }))
-  // The same bounds on both nodes; raised so that the bench's few source addresses are not throttled.
-  const env = { SIGN_IN_MAX_WAITING: '100000', SIGN_IN_MAX_WAITING_PER_ADDRESS: '100000' }
+  const env = ONE_ADDRESS_SIGN_INS
   const nodes: Record<SignInRound['directory'], RunningNode | null> = { demo: null, large: null }
   try {
     nodes.demo = await startNode({ directory: JSON.stringify(demo), env })
@@ -244,7 +252,9 @@ async function run (context: WorkloadContext): Promise<{ tables: Table[], target
       title: `Directory changes on a 2-node cluster (${figure(SHAPE.households)} households, ${figure(SHAPE.households * 3)} residents, ${figure(SHAPE.devices)} doors)`,
       note: 'Two real nodes on one throw-away Redis; every change made on node A by `PUT /api/admin/...` (service token). Applied = the node\'s `directory changed` log line with that version (or a later one) reached the bench; ' +
         'after each replace the resident it added signed in on node B over MQTT. The replacement carries scrypt hashes (one shared hash), so node A hashes nothing; ' +
-        `each single put (a new resident, clear secret) makes node A hash one secret. Times from the request leaving the bench, in ms. Load average ${loadBefore} before, ${p.load} after.`,
+        'each single put (a new resident, clear secret) makes node A hash one secret. Times from the request leaving the bench, in ms. ' +
+        `CPU per single put (from /proc over the ${p.puts.length} puts): node A ${figure(p.cpuPerPut[0] as number)} ms, node B ${figure(p.cpuPerPut[1] as number)} ms, Redis ${figure(p.cpuPerPut[2] as number)} ms. ` +
+        `Load average ${loadBefore} before, ${p.load} after.`,
       columns: ['change', 'body', 'answered on A', 'applied on A', 'applied on B'],
       rows: [
         ...p.replaces.map((r) => [r.label, `${figure(r.bytes / 2 ** 20)} MiB`, figure(r.answeredMs), figure(r.appliedAMs), figure(r.appliedBMs)]),
