@@ -23,7 +23,11 @@ export function chromiumMissing (): string | false {
   return `no Chromium at ${CHROMIUM} (Debian package chromium); set CHROMIUM_PATH`
 }
 
-/** Headless Chromium for one test, closed at its end. */
+/**
+ * Headless Chromium, closed when `t` ends. A file's tests share one (launching
+ * costs seconds of CPU); each page gets its own context, so nothing is shared
+ * between them but the browser process.
+ */
 export async function launchBrowser (t: Teardown): Promise<Browser> {
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -31,6 +35,23 @@ export async function launchBrowser (t: Teardown): Promise<Browser> {
   })
   t.teardown(() => browser.close())
   return browser
+}
+
+/**
+ * One browser for every test of a file: launched before the first, closed
+ * after the last; nothing is launched when the tests are skipped. A test gets
+ * it with `browser(t)`; the pages it opened are closed when that test ends,
+ * so none of them keeps talking to a node that is gone.
+ */
+export function sharedBrowser (t: tap.Test): (test: Teardown) => Browser {
+  let browser: Browser | null = null
+  if (chromiumMissing() === false) t.before(async () => { browser = await launchBrowser(t) })
+  return (test) => {
+    const running = browser
+    if (running === null) throw new Error('the browser is not running: call sharedBrowser(t) at the top of the file')
+    test.teardown(() => Promise.all(running.contexts().map((context) => context.close())))
+    return running
+  }
 }
 
 export interface ConsolePage {

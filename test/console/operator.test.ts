@@ -2,15 +2,13 @@ import t from 'tap'
 import { request } from '../helpers/http'
 import { connect } from '../helpers/mqtt'
 import { startTestNode } from '../helpers/node'
-import { chromiumMissing, sameOrigin, launchBrowser, openConsole, screenshot, signIn, UI_TIMEOUT_MS, waitLive } from './browser'
+import { chromiumMissing, sameOrigin, openConsole, screenshot, signIn, UI_TIMEOUT_MS, waitLive, sharedBrowser } from './browser'
 
-/** The promise of the live view: a call shows up this soon after the node started it. */
-const LIVE_DEADLINE_MS = 1000
+const browser = sharedBrowser(t)
 
 t.test('an operator sees a call appear at once, its legs change as residents act, and the call move to the log', { skip: chromiumMissing() }, async (t) => {
   const { httpUrl, mqttUrl } = await startTestNode(t)
-  const browser = await launchBrowser(t)
-  const { page, problems, requests } = await openConsole(browser, httpUrl, { width: 1280, height: 900 })
+  const { page, problems, requests } = await openConsole(browser(t), httpUrl, { width: 1280, height: 900 })
   await signIn(page, 'service/ops')
   await page.locator('[data-view="operator"]').waitFor({ timeout: UI_TIMEOUT_MS })
   await waitLive(page)
@@ -21,11 +19,14 @@ t.test('an operator sees a call appear at once, its legs change as residents act
   await page.locator('#devices [data-device="5"][data-online="false"]').waitFor({ timeout: UI_TIMEOUT_MS })
   await page.locator('#devices [data-device="1"][data-online="true"]', { hasText: '87 %' }).waitFor({ timeout: UI_TIMEOUT_MS })
 
+  const askedBefore = requests.length
   const started = await request(httpUrl, 'POST', '/api/mqtt/call', { as: 'device/1', body: { device_device_id: '1', household_number: '101' } })
   t.equal(started.status, 200)
   const callId = started.body.data.call_id as string
   const card = page.locator(`#calls-in-progress [data-call-id="${callId}"]`)
-  await card.waitFor({ timeout: LIVE_DEADLINE_MS })
+  await card.waitFor({ timeout: UI_TIMEOUT_MS })
+  // Live, not polled: the page asked the node for nothing between the call's start and its card.
+  t.same(requests.slice(askedBefore).filter((url) => url.includes('/api/')), [], 'the call came over the live connection')
   t.equal(await card.getAttribute('data-status'), 'ringing')
   t.equal(await card.locator('[data-resident="2"]').getAttribute('data-state'), 'ringing')
   t.equal(await card.locator('[data-resident="3"]').getAttribute('data-state'), 'ringing')
@@ -62,8 +63,7 @@ t.test('an operator sees a call appear at once, its legs change as residents act
 
 t.test('a device going offline turns red in the device list', { skip: chromiumMissing() }, async (t) => {
   const { httpUrl, mqttUrl } = await startTestNode(t)
-  const browser = await launchBrowser(t)
-  const { page, problems } = await openConsole(browser, httpUrl)
+  const { page, problems } = await openConsole(browser(t), httpUrl)
   await signIn(page, 'service/ops')
   await waitLive(page)
   const device = await connect(t, mqttUrl, 'device/5')

@@ -1,7 +1,9 @@
 import t from 'tap'
 import { request } from '../helpers/http'
 import { startTestNode } from '../helpers/node'
-import { chromiumMissing, sameOrigin, launchBrowser, openConsole, signIn, storedInBrowser, UI_TIMEOUT_MS } from './browser'
+import { chromiumMissing, sameOrigin, openConsole, signIn, storedInBrowser, UI_TIMEOUT_MS, sharedBrowser } from './browser'
+
+const browser = sharedBrowser(t)
 
 t.test('GET /console serves the page and its assets from the node itself', async (t) => {
   const { httpUrl } = await startTestNode(t)
@@ -24,8 +26,7 @@ t.test('GET /console serves the page and its assets from the node itself', async
 
 t.test('a wrong password shows an error and nothing else', { skip: chromiumMissing() }, async (t) => {
   const { httpUrl } = await startTestNode(t)
-  const browser = await launchBrowser(t)
-  const { page, problems, requests } = await openConsole(browser, httpUrl)
+  const { page, problems, requests } = await openConsole(browser(t), httpUrl)
   await signIn(page, 'service/ops', 'not-the-token')
   const error = page.getByRole('alert')
   await error.waitFor({ timeout: UI_TIMEOUT_MS })
@@ -41,8 +42,7 @@ t.test('a wrong password shows an error and nothing else', { skip: chromiumMissi
 
 t.test('the right password opens the view of the identity kind, and signing out forgets it', { skip: chromiumMissing() }, async (t) => {
   const { httpUrl } = await startTestNode(t)
-  const browser = await launchBrowser(t)
-  const { page, problems } = await openConsole(browser, httpUrl)
+  const { page, problems } = await openConsole(browser(t), httpUrl)
   await signIn(page, 'resident/2')
   await page.locator('[data-view="resident"]').waitFor({ timeout: UI_TIMEOUT_MS })
   t.same(await storedInBrowser(page), [0, 0, ''], 'credentials stay in memory')

@@ -2,7 +2,9 @@ import t from 'tap'
 import type { Page } from 'playwright-core'
 import { connect } from '../helpers/mqtt'
 import { startTestNode } from '../helpers/node'
-import { chromiumMissing, launchBrowser, openConsole, screenshot, signIn, UI_TIMEOUT_MS, waitLive } from './browser'
+import { chromiumMissing, openConsole, screenshot, signIn, UI_TIMEOUT_MS, waitLive, sharedBrowser } from './browser'
+
+const browser = sharedBrowser(t)
 
 /** The actions of the control messages a softphone logged on a topic, oldest first. */
 async function controlActions (page: Page, topic: string): Promise<string[]> {
@@ -12,9 +14,8 @@ async function controlActions (page: Page, topic: string): Promise<string[]> {
 
 t.test('a door softphone and a resident softphone make a full call: ring, answer, unlock, hang up', { skip: chromiumMissing() }, async (t) => {
   const { httpUrl, mqttUrl } = await startTestNode(t)
-  const browser = await launchBrowser(t)
-  const door = await openConsole(browser, httpUrl)
-  const resident = await openConsole(browser, httpUrl)
+  const door = await openConsole(browser(t), httpUrl)
+  const resident = await openConsole(browser(t), httpUrl)
   await signIn(door.page, 'device/1')
   await signIn(resident.page, 'resident/2')
   await waitLive(door.page)
@@ -71,8 +72,7 @@ t.test('a door softphone and a resident softphone make a full call: ring, answer
 
 t.test('a door softphone rings one resident, and cancels', { skip: chromiumMissing() }, async (t) => {
   const { httpUrl, mqttUrl } = await startTestNode(t)
-  const browser = await launchBrowser(t)
-  const door = await openConsole(browser, httpUrl)
+  const door = await openConsole(browser(t), httpUrl)
   await signIn(door.page, 'device/1')
   await waitLive(door.page)
   const target = await connect(t, mqttUrl, 'resident/4')
@@ -92,8 +92,7 @@ t.test('a door softphone rings one resident, and cancels', { skip: chromiumMissi
 
 t.test('a refused request shows the reason from the error topic', { skip: chromiumMissing() }, async (t) => {
   const { httpUrl } = await startTestNode(t)
-  const browser = await launchBrowser(t)
-  const door = await openConsole(browser, httpUrl)
+  const door = await openConsole(browser(t), httpUrl)
   await signIn(door.page, 'device/5')
   await waitLive(door.page)
   await door.page.getByLabel('Household number').fill('101')

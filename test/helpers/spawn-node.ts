@@ -14,10 +14,20 @@ export interface SpawnedNode {
 
 interface Teardown { teardown (fn: () => unknown): void }
 
+/**
+ * This process's environment for the command, without the hooks tap puts in
+ * NODE_OPTIONS for its own bookkeeping: a node runs without them in production,
+ * and they cost each spawned node about a second of CPU.
+ */
+function commandEnv (env: Record<string, string>): NodeJS.ProcessEnv {
+  const options = (process.env.NODE_OPTIONS ?? '').split(/\s+/).filter((option) => option !== '' && !option.includes('@tapjs/'))
+  return { ...process.env, NODE_OPTIONS: options.join(' '), ...env }
+}
+
 /** Runs the real bin until it logs its ports; killed at teardown if still alive. */
 export function spawnNode (t: Teardown, env: Record<string, string> = {}): Promise<SpawnedNode> {
   const child = spawn(process.execPath, [BIN], {
-    env: { ...process.env, MQTT_PORT: '0', HTTP_PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', OUTBOUND_ALLOW_NETWORKS: LOCAL_STAND_INS, ...env },
+    env: commandEnv({ MQTT_PORT: '0', HTTP_PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', OUTBOUND_ALLOW_NETWORKS: LOCAL_STAND_INS, ...env }),
     stdio: ['ignore', 'pipe', 'pipe']
   })
   let stdout = ''
@@ -43,7 +53,7 @@ export function spawnNode (t: Teardown, env: Record<string, string> = {}): Promi
 export function runBin (args: string[], env: Record<string, string> = {}, input?: string): Promise<{ code: number | null, stdout: string, stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [BIN, ...args], {
-      env: { ...process.env, MQTT_PORT: '0', HTTP_PORT: '0', HOST: '127.0.0.1', ...env },
+      env: commandEnv({ MQTT_PORT: '0', HTTP_PORT: '0', HOST: '127.0.0.1', ...env }),
       stdio: ['pipe', 'pipe', 'pipe']
     })
     let stdout = ''
@@ -51,7 +61,8 @@ export function runBin (args: string[], env: Record<string, string> = {}, input?
     child.stdout.on('data', (c: Buffer) => { stdout += c.toString() })
     child.stderr.on('data', (c: Buffer) => { stderr += c.toString() })
     child.stdin.end(input ?? '')
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
+    // Generous: on a loaded machine loading the program alone can take many seconds.
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000)
     child.once('exit', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }) })
   })
 }
