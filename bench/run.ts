@@ -11,8 +11,11 @@ import { killAll } from './system/processes'
 import { WORKLOADS } from './workloads'
 import type { TargetCheck } from './workloads/workload'
 
-/** Hard stop, whatever hangs: a bench never outlives its budget. */
-const BUDGET_MS = { quick: 12 * 60_000, full: 45 * 60_000 }
+/**
+ * Hard stop, whatever hangs: a bench never outlives its budget. Sized for every
+ * workload on a loaded 2-core machine (seeding a million calls alone takes 3–10 minutes).
+ */
+const BUDGET_MS = { quick: 40 * 60_000, full: 90 * 60_000 }
 
 const log = (line: string): void => { process.stderr.write(`bench: ${line}\n`) }
 const print = (text: string): void => { process.stdout.write(`${text}\n`) }
