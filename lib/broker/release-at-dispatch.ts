@@ -26,6 +26,13 @@ const noop = (): void => {}
 export function releaseAtDispatch (broker: Aedes): void {
   const mq = (broker as unknown as { mq: Router }).mq
   const releasing = new WeakMap<Handler, Handler>()
+  // Released together on the next turn: one immediate for a turn's deliveries, not one each.
+  let due: Array<() => void> = []
+  const releaseDue = (): void => {
+    const now = due
+    due = []
+    for (const released of now) released()
+  }
   const on = mq.on.bind(mq)
   const removeListener = mq.removeListener.bind(mq)
   mq.on = (topic, handler, done) => {
@@ -33,8 +40,8 @@ export function releaseAtDispatch (broker: Aedes): void {
     if (release === undefined) {
       release = (packet, released) => {
         handler(packet, noop)
-        // Aedes writes on a later turn too (setImmediate): the delivery is handed over by then.
-        setImmediate(released)
+        // Aedes writes in a setImmediate of its own, in order: releasing in the same phase reorders nothing.
+        if (due.push(released) === 1) setImmediate(releaseDue)
       }
       releasing.set(handler, release)
     }
