@@ -24,7 +24,8 @@ function targetsTable (targets: TargetCheck[]): Table {
   const verdict = (met: boolean | null): string => (met === null ? 'not decided here' : met ? 'met' : '**missed**')
   return {
     title: 'Targets',
-    note: 'Ratios (raw, connections) are embedded ÷ Mosquitto, both measured in this run with the same clients; the call targets are absolute.',
+    note: 'Ratios of raw and connections are embedded ÷ Mosquitto, both measured in this run with the same clients; other ratios compare two sides of one workload, ' +
+      'measured side by side (metrics on ÷ off, large ÷ demo directory, with ÷ without listing); the call targets are absolute.',
     columns: ['target', 'measured', 'verdict'],
     rows: targets.map((t) => [t.target, t.measured, verdict(t.met)])
   }
