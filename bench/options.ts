@@ -26,7 +26,7 @@ export interface BenchOptions {
 
 export const USAGE = `usage: npm run bench -- [workload ...] [options]
   workloads: %WORKLOADS% (default: all)
-  --quick              short runs (a few minutes in all)
+  --quick              short runs (each workload a minute or a few)
   --connections=N[,M]  idle connections to open (default 10000,20000; quick 5000)
   --window=N           messages in flight in the throughput runs (default 100)
   --devices=N          door devices in the calls workload, 4 residents each (default 100)

@@ -1,6 +1,9 @@
+import { mkdirSync } from 'node:fs'
+import path from 'node:path'
 import { startNode } from '../brokers/embedded'
 import type { CallStep } from '../generators/protocol'
 import { loadAverage } from '../report/machine'
+import { summariseProfiles } from '../report/profile'
 import { median, ratio } from '../report/stats'
 import { figure, times, type Table } from '../report/table'
 import { failureCount, measure, withRig, type Figures as CallFigures, type Rig } from './calls'
@@ -21,11 +24,19 @@ const ROUNDS = { quick: 2, full: 3 }
 type Setting = 'on' | 'off'
 const SETTINGS: readonly Setting[] = ['on', 'off']
 
+/** With --profile, each setting's nodes write their CPU profiles to a directory of its own, summarised apart. */
+function profileDirOf (context: WorkloadContext, setting: Setting): { profileDir?: string } {
+  if (context.profileDir === undefined) return {}
+  const profileDir = path.join(context.profileDir, setting)
+  mkdirSync(profileDir, { recursive: true })
+  return { profileDir }
+}
+
 /** Raw publish → subscribe on two nodes side by side, one with metrics and info logs, one without; rounds interleaved by measureAll. */
 async function raw (context: WorkloadContext): Promise<{ throughput: Row[], latency: Row[] }> {
-  const on = await startNode()
+  const on = await startNode(profileDirOf(context, 'on'))
   try {
-    const off = await startNode({ quiet: true })
+    const off = await startNode({ quiet: true, ...profileDirOf(context, 'off') })
     try {
       const sides: Side[] = [{ kind: 'embedded', broker: on }, { kind: 'embedded', broker: off }]
       const throughput = await measureAll(sides, 'throughput', context, RAW_CASES)
@@ -46,8 +57,8 @@ async function calls (context: WorkloadContext): Promise<CallRun[]> {
   const ms = context.options.quick ? STEP_MS.quick : STEP_MS.full
   const rounds = context.options.quick ? ROUNDS.quick : ROUNDS.full
   const runs: CallRun[] = []
-  await withRig({ store: 'memory', mix: 'plain' }, context, async (onRig) => {
-    await withRig({ store: 'memory', mix: 'plain', quiet: true }, context, async (offRig) => {
+  await withRig({ store: 'memory', mix: 'plain', ...profileDirOf(context, 'on') }, context, async (onRig) => {
+    await withRig({ store: 'memory', mix: 'plain', quiet: true, ...profileDirOf(context, 'off') }, context, async (offRig) => {
       const rigs: Record<Setting, Rig> = { on: onRig, off: offRig }
       for (const step of CALL_STEPS) {
         for (let round = 0; round < rounds; round++) {
@@ -119,6 +130,9 @@ async function run (context: WorkloadContext): Promise<{ tables: Table[], target
     columns: ['step', 'metrics + info logs', 'p50 ms', 'p99 ms', 'node CPU µs / call', 'failed'],
     rows: callRows
   }]
+  if (context.profileDir !== undefined) {
+    for (const setting of SETTINGS) tables.push(...summariseProfiles(path.join(context.profileDir, setting), `observability, metrics and info logs ${setting}`))
+  }
   return { tables, targets }
 }
 
