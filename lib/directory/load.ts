@@ -3,7 +3,7 @@ import { Compile } from 'typebox/compile'
 import { isValidFilter } from '../topics/filters'
 import { Directory } from './directory'
 import { DirectorySchema, type DirectoryFile } from './schema'
-import { isHashedSecret, parseHashedSecret } from './secrets'
+import { checkHashedSecret, isHashedSecret } from './secrets'
 
 export class DirectoryError extends Error {
   /** What is wrong, naming the entry and field, without the source. */
@@ -67,7 +67,7 @@ export function checkDirectory (file: string, data: DirectoryFile): void {
   for (const [where, secret] of secrets) {
     if (secret === undefined || !isHashedSecret(secret)) continue
     try {
-      parseHashedSecret(secret)
+      checkHashedSecret(secret)
     } catch (err) {
       throw new DirectoryError(file, `${where}: ${(err as Error).message}`)
     }

@@ -27,17 +27,27 @@ export async function hashSecret (secret: string): Promise<string> {
   return `${PREFIX}${DEFAULTS.N}$${DEFAULTS.r}$${DEFAULTS.p}$${salt.toString('base64url')}$${key.toString('base64url')}`
 }
 
+const HASH_FORM = /^scrypt\$(\d{1,10})\$(\d{1,10})\$(\d{1,10})\$([^$]+)\$([^$]+)$/
+
+interface HashParams { N: number, r: number, p: number, salt: string, key: string }
 interface ParsedHash { N: number, r: number, p: number, salt: Buffer, key: Buffer }
 
-/** Parses a stored hash; throws with a message that says what a valid one looks like. */
-export function parseHashedSecret (stored: string): ParsedHash {
-  const parts = stored.split('$')
-  const [, n, r, p, salt, key] = parts
-  const params = { N: Number(n), r: Number(r), p: Number(p) }
-  const valid = parts.length === 6 && salt && key &&
-    Number.isInteger(params.N) && params.N > 1 && (params.N & (params.N - 1)) === 0 &&
-    Number.isInteger(params.r) && params.r > 0 && Number.isInteger(params.p) && params.p > 0
+/**
+ * Checks that a stored hash has the form `hash-secret` prints, decoding nothing
+ * (a directory holds tens of thousands); throws with a message that says what a
+ * valid one looks like.
+ */
+export function checkHashedSecret (stored: string): HashParams {
+  const match = HASH_FORM.exec(stored)
+  const params = { N: Number(match?.[1]), r: Number(match?.[2]), p: Number(match?.[3]) }
+  const valid = match !== null && params.N > 1 && (params.N & (params.N - 1)) === 0 && params.r > 0 && params.p > 0
   if (!valid) throw new Error('malformed hashed secret: expected scrypt$N$r$p$salt$hash as printed by `intercom-broker hash-secret`')
+  return { ...params, salt: match[4] as string, key: match[5] as string }
+}
+
+/** Parses a stored hash for checking secrets against it; throws like `checkHashedSecret`. */
+export function parseHashedSecret (stored: string): ParsedHash {
+  const { salt, key, ...params } = checkHashedSecret(stored)
   return { ...params, salt: Buffer.from(salt, 'base64url'), key: Buffer.from(key, 'base64url') }
 }
 
