@@ -100,7 +100,7 @@ function decrypt (body: Buffer, browser: { ecdh: ReturnType<typeof createECDH>, 
 /**
  * A Web Push service on a real HTTPS port. `answer` picks each push's status
  * (201 by default), per subscription name. Start it before the node: the node's
- * Web Push agent copies the process's trusted certificates when it is made.
+ * Web Push channel takes the process's trusted certificates when it is made.
  */
 export async function startWebPushService (
   t: Teardown,
