@@ -32,9 +32,10 @@ t.test('delivery: online for a resident with a connection, queued for one withou
 })
 
 t.test('delivery: push once a push service accepted the invite; no transition, nobody told', async (t) => {
+  // Before the node: its Web Push agent takes the trusted certificates when it is made.
+  const service = await startWebPushService(t)
   const scene = await startScene(t, { residents: ['2'], env: PUSH_ENV })
   const base = scene.node.httpUrl
-  const service = await startWebPushService(t)
   const subscribed = await request(base, 'POST', '/api/push/subscriptions', { as: 'resident/3', body: { kind: 'webpush', ...service.subscribe('phone-3') } })
   t.equal(subscribed.status, 200)
   const call = await callHttp(base, { household_number: '101' })

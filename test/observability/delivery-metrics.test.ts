@@ -10,6 +10,8 @@ const VAPID = webPush.generateVAPIDKeys()
 const SECRET = 'whsec_metrics_test_0123456789abcdef'
 
 t.test('pushes and webhook deliveries show in /metrics', async (t) => {
+  // Before the node: its Web Push agent takes the trusted certificates when it is made.
+  const service = await startWebPushService(t)
   const node = await startTestNode(t, { PUSH_VAPID_PUBLIC_KEY: VAPID.publicKey, PUSH_VAPID_PRIVATE_KEY: VAPID.privateKey, RING_TIMEOUT_MS: '20000' })
   const scrape = async (): Promise<Map<string, number>> => samples((await request(node.httpUrl, 'GET', '/metrics')).body.message)
 
@@ -24,7 +26,6 @@ t.test('pushes and webhook deliveries show in /metrics', async (t) => {
   const receiver = await startReceiver(t, SECRET, () => (failuresLeft-- > 0 ? 500 : 200))
   const created = await request(node.httpUrl, 'POST', '/api/webhooks', { as: 'service/ops', body: { url: receiver.url, events: ['call.ringing'], secret: SECRET } })
   t.equal(created.status, 200)
-  const service = await startWebPushService(t)
   const subscribed = await request(node.httpUrl, 'POST', '/api/push/subscriptions', { as: 'resident/2', body: { kind: 'webpush', ...service.subscribe('laptop-2') } })
   t.equal(subscribed.status, 200)
 
