@@ -76,15 +76,20 @@ export async function checkAgainstDummyHash (presented: string): Promise<false> 
  * has signed in before.
  */
 export function createSecretChecker (stored: string): (presented: string) => Promise<boolean> {
+  // Prepared at the first sign-in, not here: a directory of tens of thousands is indexed on every change.
   if (!isHashedSecret(stored)) {
-    const expected = digest(stored)
-    return async (presented) => timingSafeEqual(digest(presented), expected)
+    let expected: Buffer | null = null
+    return async (presented) => {
+      expected ??= digest(stored)
+      return timingSafeEqual(digest(presented), expected)
+    }
   }
-  const parsed = parseHashedSecret(stored)
+  let parsed: ParsedHash | null = null
   let verified: Buffer | null = null
   return async (presented) => {
     const presentedDigest = digest(presented)
     if (verified !== null && timingSafeEqual(presentedDigest, verified)) return true
+    parsed ??= parseHashedSecret(stored)
     const key = await scryptAsync(presented, parsed.salt, parsed)
     if (key.length !== parsed.key.length || !timingSafeEqual(key, parsed.key)) return false
     verified = presentedDigest
