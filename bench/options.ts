@@ -21,6 +21,8 @@ export interface BenchOptions {
   profile: boolean
   /** Entry point of another build of the node to measure instead of this tree's. */
   nodeBin?: string
+  /** Household mixes of the calls workload: plain (every household rings in parallel), sequential, or both. */
+  mixes: Array<'plain' | 'sequential'>
   help: boolean
 }
 
@@ -36,6 +38,7 @@ export const USAGE = `usage: npm run bench -- [workload ...] [options]
   --rolling            storm workload: the rolling restart only, not the kill
   --profile            profile the embedded broker (node --cpu-prof) and print its hot spots
   --node-bin=PATH      measure another build's dist/bin/intercom-broker.js (A/B comparisons)
+  --mix=plain|sequential  calls workload: only that household mix (default both; a build without sequential ring needs plain)
   --help               this text`
 
 function positiveInteger (flag: string, value: string): number {
@@ -45,7 +48,7 @@ function positiveInteger (flag: string, value: string): number {
 }
 
 export function parseOptions (argv: readonly string[], known: readonly string[]): BenchOptions {
-  const options: BenchOptions = { workloads: [], quick: false, connections: [], window: 100, devices: 100, storedCalls: 0, stormClients: 0, hashedSecrets: false, rolling: false, profile: false, help: false }
+  const options: BenchOptions = { workloads: [], quick: false, connections: [], window: 100, devices: 100, storedCalls: 0, stormClients: 0, hashedSecrets: false, rolling: false, profile: false, mixes: ['plain', 'sequential'], help: false }
   for (const arg of argv) {
     const [flag, value] = arg.split('=', 2) as [string, string | undefined]
     if (flag === '--quick') options.quick = true
@@ -55,6 +58,7 @@ export function parseOptions (argv: readonly string[], known: readonly string[])
     else if (flag === '--clients' && value !== undefined) options.stormClients = positiveInteger(flag, value)
     else if (flag === '--help' || flag === '-h') options.help = true
     else if (flag === '--node-bin' && value !== undefined) options.nodeBin = value
+    else if (flag === '--mix' && (value === 'plain' || value === 'sequential')) options.mixes = [value]
     else if (flag === '--window' && value !== undefined) options.window = positiveInteger(flag, value)
     else if (flag === '--devices' && value !== undefined) options.devices = positiveInteger(flag, value)
     else if (flag === '--stored-calls' && value !== undefined) options.storedCalls = positiveInteger(flag, value)

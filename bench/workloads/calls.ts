@@ -267,7 +267,7 @@ export const callsWorkload: Workload = {
   async run (context) {
     const runs: StoreRun[] = []
     for (const store of ['memory', 'redis'] as const) {
-      for (const mix of ['plain', 'sequential'] as const) runs.push(await measureStore(store, mix, context))
+      for (const mix of context.options.mixes) runs.push(await measureStore(store, mix, context))
     }
     const tables: Table[] = []
     for (const run of runs) {
