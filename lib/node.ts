@@ -8,6 +8,7 @@ import { createPublisher } from './broker/publisher'
 import type { PacketProblem } from './broker/packet-size-guard'
 import { sendErrorReply } from './broker/error-replies'
 import { createRequestRouter } from './broker/requests'
+import { slowPastBytes } from './broker/slow-clients'
 import { createAuthenticator, type Authenticator } from './auth/authenticator'
 import { createTokenVerifier } from './auth/tokens'
 import { closeConnectionsAtTokenExpiry } from './auth/token-expiry'
@@ -146,6 +147,7 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
   })
   const metrics = config.METRICS_ENABLED ? createMetrics(backends.kind === 'redis' ? { redisUp: backends.up } : {}) : undefined
 
+  const outgoingLimits = { maxBytes: config.MQTT_CLIENT_QUEUE_BYTES, maxMessages: config.MQTT_CLIENT_QUEUE_MESSAGES }
   const broker = await createBroker({
     ...backends.broker,
     id,
@@ -155,7 +157,7 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
     connectTimeoutMs: config.MQTT_CONNECT_TIMEOUT_MS,
     maxKeepaliveSeconds: config.MQTT_MAX_KEEPALIVE_S,
     maxSubscriptions: config.MQTT_MAX_SUBSCRIPTIONS,
-    outgoingLimits: { maxBytes: config.MQTT_CLIENT_QUEUE_BYTES, maxMessages: config.MQTT_CLIENT_QUEUE_MESSAGES },
+    outgoingLimits,
     handleRequest: (context, kind, payload) => requests.handle(context, kind, payload),
     retainedQuota: backends.retainedQuota,
     notifyRefusal: (context, reason) => {
@@ -295,7 +297,7 @@ export async function startNode (options: NodeOptions): Promise<IntercomNode> {
     maxConnectBytes: config.MQTT_MAX_CONNECT_BYTES,
     maxFiltersPerSubscribe: config.MQTT_MAX_FILTERS_PER_SUBSCRIBE
   }
-  const socketBufferBytes = Math.floor(config.MQTT_CLIENT_QUEUE_BYTES / 2)
+  const socketBufferBytes = slowPastBytes(outgoingLimits)
   const listener = {
     broker: broker.aedes,
     socketBufferBytes,

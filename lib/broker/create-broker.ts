@@ -5,7 +5,7 @@ import type { Directory } from '../directory/directory'
 import type { RetainedQuota } from '../limits/retained-quota'
 import { ClientContexts } from './client-context'
 import { createHooks, type RefusalNotifier, type RequestHandler } from './hooks'
-import { releaseAtDispatch } from './release-at-dispatch'
+import { releaseOverdueDeliveries } from './release-overdue'
 import { createSlowClientCounts, type OutgoingQueueLimits, type SlowClientCounts } from './slow-clients'
 
 /**
@@ -75,7 +75,7 @@ export async function createBroker (options: BrokerOptions): Promise<IntercomBro
     maxClientsIdLength: Number.MAX_SAFE_INTEGER,
     ...hooks
   })
-  releaseAtDispatch(aedes)
+  releaseOverdueDeliveries(aedes)
   aedes.on('unsubscribe', (filters, client) => {
     const granted = contexts.get(client)?.filters
     if (granted !== undefined) for (const filter of filters) granted.delete(filter)

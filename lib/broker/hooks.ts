@@ -11,7 +11,7 @@ import { compileRights, type RequestKind, type TopicRights } from '../topics/rig
 import { DISCARD_TOPIC } from '../topics/names'
 import type { ClientContext, ClientContexts } from './client-context'
 import { MQTT31_MAX_CLIENT_ID, scopedClientId } from './client-ids'
-import { forwardDecision, type OutgoingQueueLimits, type SlowClientCounts } from './slow-clients'
+import { forwardDecision, slowPastBytes, type OutgoingQueueLimits, type SlowClientCounts } from './slow-clients'
 
 /** Handles one MQTT request (a publish on a request topic); never throws. */
 export type RequestHandler = (context: ClientContext, request: RequestKind, payload: Buffer) => Promise<void>
@@ -69,8 +69,7 @@ export function createHooks (options: HookOptions): Hooks {
   // Rights depend on the identity alone: every connection of one identity shares them.
   const rightsByIdentity = new Map<string, TopicRights>()
   directory.onChange(() => rightsByIdentity.clear())
-  // Not the socket's own buffer: a TLS socket keeps Node's 16 KiB whatever the listener asks for.
-  const slowPastBytes = Math.floor(options.outgoingLimits.maxBytes / 2)
+  const bufferBytes = slowPastBytes(options.outgoingLimits)
   // A counter that moves once per turn of the event loop while messages are forwarded.
   let turn = 0
   let turnScheduled = false
@@ -239,7 +238,7 @@ export function createHooks (options: HookOptions): Hooks {
         qos: deliveringAtQos0 ? 0 : packet.qos,
         size,
         queuedBytes,
-        bufferBytes: slowPastBytes,
+        bufferBytes,
         turnMessages: outgoing.turnMessages,
         backlog: outgoing.backlog
       }, options.outgoingLimits)

@@ -56,8 +56,7 @@ export function readTlsFiles (files: TlsFiles): tls.TlsOptions {
 
 export async function listenMqtts (options: ListenerOptions, tlsOptions: tls.TlsOptions): Promise<{ server: net.Server, port: number }> {
   const server = tls.createServer(tlsOptions, handleSocket(options))
-  // TLS sockets keep Node's default buffer (16 KiB): tls.Server does not pass highWaterMark on;
-  // the slow-client bounds therefore count in their own bytes, not the socket's buffer.
+  // TLS sockets keep Node's default buffer (16 KiB): tls.Server does not pass highWaterMark on (see slowPastBytes).
   // Counted at TCP accept, before a TLS handshake is spent on a refused connection.
   options.gate.guard(server)
   return { server, port: await listen(server, options.port, options.host) }

@@ -14,6 +14,16 @@ export interface SlowClientCounts {
   disconnected: number
 }
 
+/**
+ * Bytes that may wait for a client before it counts as slow: half its queue
+ * bound. TCP and WebSocket sockets get a buffer of this size; TLS sockets keep
+ * Node's 16 KiB whatever the listener asks for, so the bounds count in this,
+ * not in the socket's own buffer.
+ */
+export function slowPastBytes (limits: OutgoingQueueLimits): number {
+  return Math.floor(limits.maxBytes / 2)
+}
+
 export function createSlowClientCounts (): SlowClientCounts {
   return { droppedQos0: 0, disconnected: 0 }
 }

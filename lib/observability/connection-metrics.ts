@@ -25,28 +25,26 @@ export function countMqttConnections (broker: Aedes, contexts: ClientContexts, m
   })
 }
 
+/** A counter that follows a count kept elsewhere, by the amount it moved since the last scrape. */
+function followCount (metrics: NodeMetrics, name: string, help: string, read: () => number): void {
+  let seen = 0
+  const counter: Counter = new Counter({
+    name,
+    help,
+    registers: [metrics.registry],
+    collect: () => {
+      const now = read()
+      counter.inc(now - seen)
+      seen = now
+    }
+  })
+}
+
 /**
  * `intercom_mqtt_slow_client_*`: what the broker's bounds did to clients
  * that read too slowly, from the broker's own counts at each scrape.
  */
 export function countSlowClients (counts: SlowClientCounts, metrics: NodeMetrics): void {
-  const seen = { droppedQos0: 0, disconnected: 0 }
-  const dropped: Counter = new Counter({
-    name: 'intercom_mqtt_slow_client_dropped_total',
-    help: 'QoS 0 messages not sent to a client whose socket buffer was full',
-    registers: [metrics.registry],
-    collect: () => {
-      dropped.inc(counts.droppedQos0 - seen.droppedQos0)
-      seen.droppedQos0 = counts.droppedQos0
-    }
-  })
-  const disconnected: Counter = new Counter({
-    name: 'intercom_mqtt_slow_client_disconnects_total',
-    help: 'Clients disconnected because their outgoing queue passed its bounds',
-    registers: [metrics.registry],
-    collect: () => {
-      disconnected.inc(counts.disconnected - seen.disconnected)
-      seen.disconnected = counts.disconnected
-    }
-  })
+  followCount(metrics, 'intercom_mqtt_slow_client_dropped_total', 'QoS 0 messages not sent to a client whose socket buffer was full', () => counts.droppedQos0)
+  followCount(metrics, 'intercom_mqtt_slow_client_disconnects_total', 'Clients disconnected because their outgoing queue passed its bounds', () => counts.disconnected)
 }

@@ -29,7 +29,7 @@ const SWEEP_MS = 50
  * another way and keep waiting on the socket.
  * Call once, right after the broker is made, before any client subscribes.
  */
-export function releaseAtDispatch (broker: Aedes): void {
+export function releaseOverdueDeliveries (broker: Aedes): void {
   const mq = (broker as unknown as { mq: Router }).mq
   const releasing = new WeakMap<Handler, Handler>()
   // Two generations: a delivery dispatched since the last sweep, and one waiting since before it.
